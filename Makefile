@@ -1,0 +1,50 @@
+# ConvScope: `make run` serves the app, `make test` sets everything up and runs every test.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint bench train loadtest browser-deps clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/convscope serve --host $(HOST) --port $(PORT)
+
+# Debian's chromium drives the browser tests (never `playwright install`: it downloads a browser).
+browser-deps:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  elif command -v sudo >/dev/null; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing and cannot be installed: browser tests will fail"; fi; \
+	fi
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+
+test: $(VENV)/.dev-installed browser-deps
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+bench: $(VENV)/.dev-installed
+	$(PY) -m bench
+
+train: $(VENV)/.installed
+	$(VENV)/bin/convscope train --model lenet5 --out app/models
+	$(VENV)/bin/convscope train --model lenet5-classic --out app/models
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/artifacts

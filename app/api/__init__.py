@@ -1,0 +1,1 @@
+"""HTTP layer: validates requests, calls app.nn, encodes the results."""

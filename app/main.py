@@ -1,0 +1,38 @@
+"""create_app(): the FastAPI application, its routers, static files and templates."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.api import pages
+from app.api.errors import install_error_handlers
+from app.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    app = FastAPI(
+        title="ConvScope API",
+        version=__version__,
+        description=(
+            "Run a NumPy CNN on an image and get every layer's feature maps, max-pooling "
+            "winners and deltas (dL/d activation), down to the input."
+        ),
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and readiness probe")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
+    return app
+
+
+app = create_app()

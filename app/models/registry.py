@@ -1,0 +1,149 @@
+"""The model registry: which models exist, and loading one with its weights and card."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.nn import Sequential, from_spec, load_params
+from app.nn.spec import LayerSpec
+from app.nn.trace import Trace
+
+MODELS_DIR = Path(__file__).resolve().parent
+DIGITS = [str(d) for d in range(10)]
+
+
+def lenet5_spec(activation: str = "relu", pool: str = "maxpool2d") -> list[LayerSpec]:
+    """LeNet-5 for 1x28x28 input: the 5x5 convs of LeCun et al. 1998, padding 2 on the
+    first so that 28x28 plays the role of the paper's 32x32."""
+    act = {"kind": activation}
+    return [
+        {"kind": "conv2d", "name": "conv1", "in_channels": 1, "out_channels": 6,
+         "kernel_size": 5, "padding": 2},
+        {**act, "name": f"{activation}1"},
+        {"kind": pool, "name": "pool1", "kernel_size": 2},
+        {"kind": "conv2d", "name": "conv2", "in_channels": 6, "out_channels": 16,
+         "kernel_size": 5},
+        {**act, "name": f"{activation}2"},
+        {"kind": pool, "name": "pool2", "kernel_size": 2},
+        {"kind": "flatten", "name": "flatten"},
+        {"kind": "linear", "name": "fc1", "in_features": 400, "out_features": 120},
+        {**act, "name": f"{activation}3"},
+        {"kind": "linear", "name": "fc2", "in_features": 120, "out_features": 84},
+        {**act, "name": f"{activation}4"},
+        {"kind": "linear", "name": "fc3", "in_features": 84, "out_features": 10},
+    ]
+
+
+@dataclass(frozen=True)
+class Architecture:
+    id: str
+    name: str
+    description: str
+    spec: list[LayerSpec]
+    input_shape: tuple[int, int, int] = (1, 28, 28)
+    classes: tuple[str, ...] = tuple(DIGITS)
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    arch.id: arch
+    for arch in (
+        Architecture(
+            "lenet5", "LeNet-5 (ReLU, max pooling)",
+            "LeNet-5 with the modern choices: ReLU activations and 2x2 max pooling.",
+            lenet5_spec("relu", "maxpool2d"),
+        ),
+        Architecture(
+            "lenet5-classic", "LeNet-5 classic (tanh, average pooling)",
+            "LeNet-5 as in LeCun et al. 1998: tanh activations and 2x2 average pooling "
+            "(subsampling).",
+            lenet5_spec("tanh", "avgpool2d"),
+        ),
+    )
+}
+
+
+@dataclass
+class Model:
+    """A trained network with its card. Immutable after loading; safe across threads."""
+
+    architecture: Architecture
+    network: Sequential
+    card: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.architecture.id
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.architecture.classes)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return self.architecture.input_shape
+
+    def prepare(self, images) -> np.ndarray:
+        """MNIST-format digits (N, 28, 28) or (N, 1, 28, 28), uint8 0-255 or float 0-1
+        -> float32 (N, 1, 28, 28) in [0, 1]. Raises ValueError on anything else."""
+        arr = np.asarray(images)
+        c, h, w = self.input_shape
+        if arr.ndim == 3:
+            arr = arr[:, None]
+        if arr.ndim != 4 or arr.shape[1:] != (c, h, w):
+            raise ValueError(
+                f"images must be shaped (N, {h}, {w}) or (N, {c}, {h}, {w}), got {arr.shape}"
+            )
+        if arr.dtype == np.uint8:
+            return arr.astype(np.float32) / 255.0
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise ValueError(f"images must be uint8 (0-255) or float (0-1), got {arr.dtype}")
+        if not np.isfinite(arr).all():
+            raise ValueError("images contain NaN or infinite values")
+        if arr.size and (arr.min() < 0 or arr.max() > 1):
+            raise ValueError(
+                f"float images must lie in [0, 1], got [{arr.min():.4g}, {arr.max():.4g}]"
+            )
+        return arr.astype(np.float32)
+
+    def predict(self, images) -> np.ndarray:
+        """(N, 28, 28) MNIST-format digits -> (N, 10) class probabilities."""
+        from app.nn.losses import softmax
+
+        return softmax(self.network.predict(self.prepare(images)))
+
+    def trace(self, image, target: int | None = None) -> Trace:
+        """One forward + backward pass of a single digit (28, 28) -> Trace (batch of 1)."""
+        x = self.prepare(np.asarray(image)[None])
+        return self.network.trace(x, None if target is None else [int(target)])
+
+
+def weights_path(model_id: str, directory: Path = MODELS_DIR) -> Path:
+    return directory / f"{model_id}.npz"
+
+
+def card_path(model_id: str, directory: Path = MODELS_DIR) -> Path:
+    return directory / f"{model_id}.json"
+
+
+def list_models() -> list[str]:
+    """Ids of the bundled models, in display order."""
+    return list(ARCHITECTURES)
+
+
+@cache
+def load_model(model_id: str) -> Model:
+    """The bundled model `model_id` with its trained weights. KeyError for unknown ids."""
+    if model_id not in ARCHITECTURES:
+        raise KeyError(f"unknown model {model_id!r}; known: {', '.join(ARCHITECTURES)}")
+    arch = ARCHITECTURES[model_id]
+    network = from_spec(arch.spec, rng=0)
+    with np.load(weights_path(model_id)) as arrays:
+        load_params(network, dict(arrays))
+    card = json.loads(card_path(model_id).read_text())
+    return Model(arch, network, card)

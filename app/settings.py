@@ -1,0 +1,40 @@
+"""Limits and options, read from CONVSCOPE_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every field can be overridden by the environment variable CONVSCOPE_<FIELD>."""
+
+    static_dir: Path = ROOT / "static"
+    templates_dir: Path = ROOT / "templates"
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 16_777_216
+    max_canvas_side: int = 1024
+    workers: int = _default_workers()
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        values = {}
+        for field in fields(cls):
+            raw = environ.get(f"CONVSCOPE_{field.name.upper()}")
+            if raw is None:
+                continue
+            kind = type(getattr(cls, field.name))
+            try:
+                values[field.name] = Path(raw) if issubclass(kind, Path) else kind(raw)
+            except ValueError as exc:
+                raise ValueError(f"CONVSCOPE_{field.name.upper()}={raw!r}: {exc}") from exc
+        return cls(**values)

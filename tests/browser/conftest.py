@@ -1,0 +1,151 @@
+"""Browser fixtures: a real uvicorn on loopback and Debian's chromium driven by Playwright.
+
+Never `playwright install`: the browser is Debian's (`make test` installs it). Every page
+fails its test on a console error or on any request that would leave the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import urlopen
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts" / "screenshots"
+CHROMIUM = os.environ.get("CONVSCOPE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """Base URL of the app served by a real uvicorn process on 127.0.0.1."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urlopen(f"{base}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("the app did not start") from None
+            time.sleep(0.1)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.fail(f"chromium not found at {CHROMIUM}: run `make test`, which installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class PageProbe:
+    """What a page did that a test must check: console errors and off-machine requests."""
+
+    def __init__(self):
+        self.console_errors: list[str] = []
+        self.external_requests: list[str] = []
+
+
+@pytest.fixture
+def probe():
+    return PageProbe()
+
+
+def _open_page(browser, probe: PageProbe, width: int, height: int, **context_args):
+    context = browser.new_context(viewport={"width": width, "height": height}, **context_args)
+    page = context.new_page()
+    page.on(
+        "console",
+        lambda msg: msg.type == "error" and probe.console_errors.append(msg.text),
+    )
+    page.on("pageerror", lambda exc: probe.console_errors.append(str(exc)))
+
+    def guard(route):
+        url = route.request.url
+        host = urlparse(url).hostname or ""
+        if url.startswith(("data:", "blob:")) or host in LOOPBACK:
+            route.continue_()
+        else:
+            probe.external_requests.append(url)
+            route.abort()
+
+    page.route("**/*", guard)
+    return context, page
+
+
+@pytest.fixture
+def page(browser, probe, request):
+    """A 1280x800 page; after the test: no console errors, no request off the machine."""
+    context, pg = _open_page(browser, probe, 1280, 800)
+    yield pg
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    finally:
+        context.close()
+    assert probe.external_requests == [], probe.external_requests
+    assert probe.console_errors == [], probe.console_errors
+
+
+@pytest.fixture
+def phone_page(browser, probe, request):
+    """A 390x844 touch page (a phone), with the same checks as `page`."""
+    context, pg = _open_page(browser, probe, 390, 844, has_touch=True, is_mobile=True)
+    yield pg
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    finally:
+        context.close()
+    assert probe.external_requests == [], probe.external_requests
+    assert probe.console_errors == [], probe.console_errors
+
+
+def save_screenshot(page, name: str) -> Path:
+    """Save a named screenshot into the artifacts folder and return its path."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
