@@ -12,11 +12,14 @@ Command = Callable[[argparse.Namespace], int]
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.settings import Settings
+
+    workers = args.workers if args.workers is not None else Settings.from_env().workers
     uvicorn.run(
         "app.main:app",
         host=args.host,
         port=args.port,
-        workers=args.workers,
+        workers=workers,
         log_level=args.log_level,
     )
     return 0
@@ -31,7 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the web app and REST API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--workers", type=int, default=None,
+        help="worker processes (default: CONVSCOPE_WORKERS, else the CPUs available)",
+    )
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(handler=_serve)
 
