@@ -1,0 +1,302 @@
+"""Receptive-field arithmetic for chains of convolution and pooling layers, per axis.
+
+For every layer, in input-pixel coordinates (Dumoulin & Visin; Araujo et al. 2019):
+
+- jump:    how far the field moves when the unit index grows by one,
+           jump_out = jump_in * stride;
+- size:    the side of the field, size_out = size_in + (d(k - 1) + 1 - 1) * jump_in
+           (seed 004's top-down RF = (RF - 1) * stride + fsize, run bottom-up; dilation uses
+           the effective kernel d(k - 1) + 1);
+- padding: how far unit 0's field reaches past the input's first pixel,
+           padding_out = padding_in + p * jump_in;
+- start:   the centre of unit 0's field, (size - 1) / 2 - padding (a half-integer when the
+           size is even).
+
+Unit i's field is the inclusive range [i * jump - padding, i * jump - padding + size - 1]:
+unclipped it may reach into the padding, clipped it is cut to the input. With dilation the
+field is the bounding box of a lattice with holes; the box is what is reported.
+
+Layers without geometry (activations) inherit the previous values. Flatten and linear units
+see the whole input: size = the input size, padding 0, jump 0 (every unit has the same field).
+A transposed convolution's field depends on the unit's phase modulo the stride, so it has no
+single jump or size: such layers and every layer after them get None ("not applicable").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.nn.functional import Pair, conv_output_size, pair
+
+WINDOWED_KINDS = ("conv2d", "maxpool2d", "avgpool2d")
+WHOLE_INPUT_KINDS = ("flatten", "linear")
+NOT_APPLICABLE_KINDS = ("convtranspose2d",)
+MAX_INPUT_SIDE = 16384
+MAX_LAYERS = 200
+MAX_HYPER_PARAMETER = 16384
+
+Box = dict[str, int]
+
+
+class InvalidLayer(ValueError):
+    """A layer of a chain that cannot be computed: says which layer and what is wrong."""
+
+    def __init__(self, index: int | None, name: str | None, problem: str, field: str = ""):
+        self.index, self.name, self.problem, self.field = index, name, problem, field
+        where = "input" if index is None else f"layer {index} ({name})"
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True)
+class LayerGeometry:
+    """The hyper-parameters of one conv / pool layer that decide where it looks."""
+
+    name: str
+    kind: str
+    kernel_size: Pair
+    stride: Pair
+    padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    ceil_mode: bool = False
+
+    @property
+    def effective_kernel(self) -> Pair:
+        """d(k - 1) + 1 per axis: the span a dilated kernel covers."""
+        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation, strict=True))
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "kernel_size": list(self.kernel_size), "stride": list(self.stride),
+            "padding": list(self.padding), "dilation": list(self.dilation),
+            "ceil_mode": self.ceil_mode,
+        }
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """One layer's output size and field geometry; each a (h, w) pair."""
+
+    name: str
+    kind: str
+    output_size: Pair
+    size: Pair
+    jump: Pair
+    padding: Pair
+
+    @property
+    def start(self) -> tuple[float, float]:
+        """Centre of unit 0's field in input coordinates: (size - 1) / 2 - padding."""
+        return tuple(_half(s - 1 - 2 * p) for s, p in zip(self.size, self.padding, strict=True))
+
+    def fields(self) -> dict[str, list]:
+        """{"size", "jump", "start", "padding"} as [h, w] lists (the JSON shape)."""
+        return {
+            "size": list(self.size), "jump": list(self.jump), "start": list(self.start),
+            "padding": list(self.padding),
+        }
+
+
+def _half(twice: int) -> int | float:
+    """twice / 2, as an int when it is whole."""
+    return twice // 2 if twice % 2 == 0 else twice / 2
+
+
+def geometry(
+    name: str, kind: str, kernel_size, stride=None, padding=0, dilation=1,
+    ceil_mode: bool = False, index: int | None = None,
+) -> LayerGeometry:
+    """Validate one layer's hyper-parameters (ints or (h, w) pairs) into a LayerGeometry.
+
+    stride defaults to 1 for conv2d and to kernel_size for pooling (PyTorch's defaults).
+    Raises InvalidLayer naming the layer and the problem.
+    """
+    if kind not in WINDOWED_KINDS:
+        raise InvalidLayer(
+            index, name, f"unknown kind {kind!r}; expected one of {', '.join(WINDOWED_KINDS)}",
+            "kind",
+        )
+    if stride is None:
+        stride = 1 if kind == "conv2d" else kernel_size
+    values = {}
+    for field, value in (
+        ("kernel_size", kernel_size), ("stride", stride), ("padding", padding),
+        ("dilation", dilation),
+    ):
+        try:
+            values[field] = pair(value, field)
+        except TypeError as exc:
+            raise InvalidLayer(index, name, str(exc), field) from None
+        lowest = 0 if field == "padding" else 1
+        if min(values[field]) < lowest:
+            raise InvalidLayer(
+                index, name, f"{field} must be >= {lowest}, got {_fmt(values[field])}", field
+            )
+        if max(values[field]) > MAX_HYPER_PARAMETER:
+            raise InvalidLayer(
+                index, name,
+                f"{field} {_fmt(values[field])} is larger than {MAX_HYPER_PARAMETER}", field,
+            )
+    if kind == "conv2d" and ceil_mode:
+        raise InvalidLayer(index, name, "conv2d has no ceil_mode (only pooling does)", "ceil_mode")
+    if kind == "avgpool2d" and values["dilation"] != (1, 1):
+        raise InvalidLayer(index, name, "avgpool2d has no dilation", "dilation")
+    layer = LayerGeometry(name, kind, ceil_mode=bool(ceil_mode), **values)
+    if kind != "conv2d" and any(
+        2 * p > k for p, k in zip(layer.padding, layer.effective_kernel, strict=True)
+    ):
+        raise InvalidLayer(
+            index, name,
+            f"padding {_fmt(layer.padding)} must be at most half of the kernel "
+            f"{_fmt(layer.effective_kernel)} (PyTorch's pooling rule)", "padding",
+        )
+    return layer
+
+
+def geometry_from_dict(entry: Mapping[str, Any], index: int) -> LayerGeometry:
+    """A layer given as a dict {"name"?, "kind", "kernel_size", "stride"?, "padding"?,
+    "dilation"?, "ceil_mode"?}; the name defaults to the kind and the position."""
+    name = entry.get("name") or f"{entry.get('kind', 'layer')}{index + 1}"
+    if "kernel_size" not in entry:
+        raise InvalidLayer(index, name, "kernel_size is missing", "kernel_size")
+    return geometry(
+        name, entry.get("kind", "conv2d"), entry["kernel_size"], entry.get("stride"),
+        entry.get("padding", 0), entry.get("dilation", 1), entry.get("ceil_mode", False),
+        index=index,
+    )
+
+
+def _fmt(value: Pair) -> str:
+    return f"{value[0]}x{value[1]}"
+
+
+def input_pair(input_size) -> Pair:
+    """n or (h, w) -> a validated (h, w) input size."""
+    try:
+        hw = pair(input_size, "input_size")
+    except TypeError as exc:
+        raise InvalidLayer(None, None, str(exc), "input_size") from None
+    if min(hw) < 1 or max(hw) > MAX_INPUT_SIDE:
+        raise InvalidLayer(
+            None, None, f"input_size {_fmt(hw)} must lie between 1 and {MAX_INPUT_SIDE} per side",
+            "input_size",
+        )
+    return hw
+
+
+def receptive_fields(layers: Sequence[LayerGeometry], input_size) -> list[ReceptiveField]:
+    """Per layer of a conv / pool chain on an input of size n or (h, w): output size, size,
+    jump and padding. Raises InvalidLayer for a chain that leaves no output."""
+    hw = input_pair(input_size)
+    if len(layers) > MAX_LAYERS:
+        raise InvalidLayer(
+            None, None, f"{len(layers)} layers is more than the limit of {MAX_LAYERS}", "layers"
+        )
+    size, jump, padding = (1, 1), (1, 1), (0, 0)
+    rows = []
+    for index, layer in enumerate(layers):
+        out = tuple(
+            conv_output_size(n, k, s, p, d, layer.ceil_mode)
+            for n, k, s, p, d in zip(
+                hw, layer.kernel_size, layer.stride, layer.padding, layer.dilation, strict=True
+            )
+        )
+        if min(out) < 1:
+            raise InvalidLayer(
+                index, layer.name,
+                f"output size {_fmt(out)}: the input {_fmt(hw)} padded by "
+                f"{_fmt(layer.padding)} is smaller than the kernel {_fmt(layer.effective_kernel)}",
+                "kernel_size",
+            )
+        size, jump, padding = _step(size, jump, padding, layer)
+        rows.append(ReceptiveField(layer.name, layer.kind, out, size, jump, padding))
+        hw = out
+    return rows
+
+
+def _step(size: Pair, jump: Pair, padding: Pair, layer: LayerGeometry) -> tuple[Pair, Pair, Pair]:
+    """(size, jump, padding) after one windowed layer, per axis."""
+    new_size = tuple(
+        r + (k - 1) * j for r, k, j in zip(size, layer.effective_kernel, jump, strict=True)
+    )
+    new_padding = tuple(q + p * j for q, p, j in zip(padding, layer.padding, jump, strict=True))
+    new_jump = tuple(j * s for j, s in zip(jump, layer.stride, strict=True))
+    return new_size, new_jump, new_padding
+
+
+def network_receptive_fields(network, input_hw: tuple[int, int]) -> list[dict | None]:
+    """For every layer of an app.nn.Sequential, in order, its field on an (h, w) input:
+    {"size", "jump", "start", "padding"}, each an [h, w] list.
+
+    Activations inherit; flatten / linear see the whole input (jump 0); a convtranspose2d and
+    everything after it gets None (its field has no single jump). Reads the layers'
+    kernel_size, stride, padding, dilation and ceil_mode attributes; loads no weights.
+    """
+    hw = input_pair(tuple(input_hw))
+    size, jump, padding = (1, 1), (1, 1), (0, 0)
+    applicable = True
+    result: list[dict | None] = []
+    for name, layer in network:
+        if layer.kind in NOT_APPLICABLE_KINDS:
+            applicable = False
+        if not applicable:
+            result.append(None)
+            continue
+        if layer.kind in WINDOWED_KINDS:
+            size, jump, padding = _step(size, jump, padding, LayerGeometry(
+                name, layer.kind, layer.kernel_size, layer.stride, layer.padding,
+                layer.dilation, getattr(layer, "ceil_mode", False),
+            ))
+        elif layer.kind in WHOLE_INPUT_KINDS:
+            size, jump, padding = hw, (0, 0), (0, 0)
+        result.append(ReceptiveField(name, layer.kind, (0, 0), size, jump, padding).fields())
+    return result
+
+
+def _as_fields(row: ReceptiveField | Mapping[str, Any]) -> tuple[Pair, Pair, Pair]:
+    if isinstance(row, ReceptiveField):
+        return row.size, row.jump, row.padding
+    return tuple(row["size"]), tuple(row["jump"]), tuple(row["padding"])
+
+
+def unit_box(
+    fields: Sequence[ReceptiveField | Mapping[str, Any] | None], layer_index: int, y: int, x: int,
+    clip_to: tuple[int, int] | None = None,
+) -> Box | None:
+    """The inclusive input box {"y0", "x0", "y1", "x1"} that unit (y, x) of layer
+    `layer_index` sees. Unclipped (may reach into the padding) unless clip_to=(h, w) is given;
+    a clipped box that misses the input entirely, or a layer without a field, gives None."""
+    row = fields[layer_index]
+    if row is None:
+        return None
+    size, jump, padding = _as_fields(row)
+    y0, x0 = y * jump[0] - padding[0], x * jump[1] - padding[1]
+    box = {"y0": y0, "x0": x0, "y1": y0 + size[0] - 1, "x1": x0 + size[1] - 1}
+    if clip_to is None:
+        return box
+    h, w = clip_to
+    clipped = {
+        "y0": max(box["y0"], 0), "x0": max(box["x0"], 0),
+        "y1": min(box["y1"], h - 1), "x1": min(box["x1"], w - 1),
+    }
+    if clipped["y0"] > clipped["y1"] or clipped["x0"] > clipped["x1"]:
+        return None
+    return clipped
+
+
+def units_seeing(row: ReceptiveField, y: int, x: int) -> Box | None:
+    """The inclusive range {"y0", "x0", "y1", "x1"} of row's units whose field contains input
+    pixel (y, x), or None when no unit sees it (a stride larger than the field skips pixels)."""
+    bounds = []
+    for pixel, size, jump, padding, n in zip(
+        (y, x), row.size, row.jump, row.padding, row.output_size, strict=True
+    ):
+        # i * jump - padding <= pixel <= i * jump - padding + size - 1
+        first = max(0, -(-(pixel + padding - size + 1) // jump))
+        last = min(n - 1, (pixel + padding) // jump)
+        if first > last:
+            return None
+        bounds.append((first, last))
+    (y0, y1), (x0, x1) = bounds
+    return {"y0": y0, "x0": x0, "y1": y1, "x1": x1}
