@@ -34,6 +34,7 @@ browser-deps:
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/hadolint --failure-threshold info Dockerfile
 
 test: $(VENV)/.dev-installed browser-deps
 	$(VENV)/bin/ruff check .
