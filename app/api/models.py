@@ -1,0 +1,105 @@
+"""GET /api/v1/models and GET /api/v1/models/{model_id}: the bundled models and their layers."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+
+from app.api.encoding import encode_tensor
+from app.api.errors import ApiError
+from app.api.schemas import ModelDetail, ModelList, error_responses
+from app.models import Model, list_models, load_model
+from app.models.registry import weights_path
+from app.nn.receptive import network_receptive_fields
+
+router = APIRouter(prefix="/api/v1", tags=["models"])
+
+
+def get_model(model_id: str) -> Model:
+    """The bundled model, or a 404 envelope naming the known ones."""
+    known = available_models()
+    if model_id not in known:
+        raise ApiError(
+            404, "model_not_found",
+            f"unknown model {model_id!r}; available: {', '.join(known) or 'none'}",
+            model=model_id, available=known,
+        )
+    return load_model(model_id)
+
+
+def available_models() -> list[str]:
+    """Registered models whose trained weights are bundled."""
+    return [m for m in list_models() if weights_path(m).exists()]
+
+
+def receptive_fields(model: Model) -> list[dict | None]:
+    """Per layer {"size", "jump", "start", "padding"} ([h, w] lists) on the model's input."""
+    return network_receptive_fields(model.network, model.input_shape[1:])
+
+
+def model_summary(model: Model) -> dict[str, Any]:
+    card = model.card
+    heldout = card.get("heldout") or {}
+    accuracy = heldout.get("accuracy", card.get("accuracy"))
+    return {
+        "id": model.id,
+        "name": card.get("name", model.architecture.name),
+        "description": card.get("description", model.architecture.description),
+        "input_shape": list(model.input_shape),
+        "classes": model.classes,
+        "parameters": model.network.parameter_count,
+        "accuracy": None if accuracy is None else float(accuracy),
+    }
+
+
+def model_detail(model: Model, with_weights: bool = False) -> dict[str, Any]:
+    """The summary, the full card, and the layer table (with weights on request)."""
+    shapes = model.network.shapes((1, *model.input_shape))
+    layers = []
+    for index, ((name, layer), (in_shape, out_shape), rf) in enumerate(
+        zip(model.network, shapes, receptive_fields(model), strict=True)
+    ):
+        entry: dict[str, Any] = {
+            "index": index,
+            "name": name,
+            "kind": layer.kind,
+            "config": layer.config(),
+            "input_shape": list(in_shape[1:]),
+            "output_shape": list(out_shape[1:]),
+            "parameters": layer.parameter_count,
+            "receptive_field": rf,
+        }
+        if with_weights and layer.params:
+            entry["params"] = {
+                key: encode_tensor(value, "base64", f"{name}.{key}")
+                for key, value in layer.params.items()
+            }
+        layers.append(entry)
+    return {**model_summary(model), "card": model.card, "layers": layers}
+
+
+@router.get(
+    "/models",
+    response_model=ModelList,
+    summary="The bundled models",
+    responses=error_responses(),
+)
+def models_index() -> dict[str, Any]:
+    return {"models": [model_summary(load_model(m)) for m in available_models()]}
+
+
+@router.get(
+    "/models/{model_id}",
+    response_model=ModelDetail,
+    response_model_exclude_none=True,
+    summary="One model: its card and layer table (shapes, parameters, receptive fields)",
+    responses=error_responses(404, 422),
+)
+def model_show(
+    model_id: str,
+    include: Literal["weights"] | None = Query(
+        None, description="`weights`: add each layer's `params` (`weight`, `bias` Tensors)."
+    ),
+) -> dict[str, Any]:
+    return model_detail(get_model(model_id), with_weights=include == "weights")
