@@ -37,6 +37,18 @@ class Settings:
     max_image_pixels: int = 16_777_216
     max_canvas_side: int = 1024
     workers: int = _default_workers()
+    # Images more elongated than this (longest side / shortest side) are rejected: not digits.
+    max_aspect_ratio: float = 50.0
+    # Multipart shape: the `image` file and a handful of small form fields (target, encoding).
+    max_multipart_files: int = 1
+    max_multipart_fields: int = 8
+    max_multipart_field_bytes: int = 64 * 1024
+    # CPU work: `workers` run at once, at most `queue_size` more wait; beyond that -> 503.
+    queue_size: int = 16
+    # Seconds from admission to answer (waiting included) before a request gets 503.
+    processing_timeout: float = 20.0
+    # Seconds a client is told to wait (Retry-After) when the queue is full.
+    retry_after: int = 2
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
