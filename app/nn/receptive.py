@@ -28,6 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from app.nn.functional import Pair, conv_output_size, pair
 
 WINDOWED_KINDS = ("conv2d", "maxpool2d", "avgpool2d")
@@ -298,5 +300,53 @@ def units_seeing(row: ReceptiveField, y: int, x: int) -> Box | None:
         if first > last:
             return None
         bounds.append((first, last))
+    (y0, y1), (x0, x1) = bounds
+    return {"y0": y0, "x0": x0, "y1": y1, "x1": x1}
+
+
+def _axis_dependencies(
+    needed: np.ndarray, size_below: int, kernel: int, stride: int, padding: int, dilation: int
+) -> np.ndarray:
+    """One axis, one layer down: which of the `size_below` positions feeding the layer the
+    units marked in `needed` read. Windows are lattices (step `dilation`); their union is a
+    difference array summed along each residue class, so the cost is O(size) for any kernel."""
+    starts = np.flatnonzero(needed) * stride  # in padded coordinates (0 = first padding cell)
+    reach = int(starts.max(initial=0)) + dilation * kernel
+    length = max(size_below + 2 * padding, reach) + dilation
+    length += -length % dilation
+    diff = np.zeros(length, dtype=np.int64)
+    np.add.at(diff, starts, 1)
+    np.add.at(diff, starts + kernel * dilation, -1)
+    covered = np.cumsum(diff.reshape(-1, dilation), axis=0).reshape(-1) > 0
+    return covered[padding : padding + size_below]
+
+
+def unit_footprint(
+    layers: Sequence[LayerGeometry], input_size, layer_index: int, y: int, x: int
+) -> Box | None:
+    """The inclusive bounding box of the input pixels unit (y, x) of layer `layer_index`
+    actually depends on, or None when it reads padding only.
+
+    Inside unit_box clipped to the input, and equal to it unless floor mode dropped pixels at
+    the bottom / right edge before a padded layer, dilation skips a clipped edge, or a padding
+    as wide as the kernel makes windows that read padding only.
+    """
+    rows = receptive_fields(layers[: layer_index + 1], input_size)
+    sizes_below = [input_pair(input_size)] + [row.output_size for row in rows[:-1]]
+    bounds = []
+    for axis, unit in enumerate((y, x)):
+        needed = np.zeros(rows[layer_index].output_size[axis], dtype=bool)
+        needed[unit] = True
+        for layer, below in zip(
+            reversed(layers[: layer_index + 1]), reversed(sizes_below), strict=True
+        ):
+            needed = _axis_dependencies(
+                needed, below[axis], layer.kernel_size[axis], layer.stride[axis],
+                layer.padding[axis], layer.dilation[axis],
+            )
+        hits = np.flatnonzero(needed)
+        if hits.size == 0:
+            return None
+        bounds.append((int(hits[0]), int(hits[-1])))
     (y0, y1), (x0, x1) = bounds
     return {"y0": y0, "x0": x0, "y1": y1, "x1": x1}

@@ -1,0 +1,88 @@
+"""Named conv / pool chains for the receptive-field calculator.
+
+The seed-004 tables (AlexNet, VGG16, ZF-5: (kernel, stride, padding) per layer at 224x224) and
+the spatial part of every bundled model (its conv / pool layers; activations do not move a
+field, and the dense head sees the whole input anyway).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.nn.receptive import WINDOWED_KINDS, LayerGeometry, geometry, geometry_from_dict
+
+# Seed 004's net_struct: name -> [(kernel, stride, padding)], layer names. A "pool" name marks
+# max pooling (the papers' choice); everything else is a convolution.
+SEED_TABLES: dict[str, tuple[str, list[tuple[int, int, int]], list[str]]] = {
+    "alexnet": (
+        "AlexNet (Krizhevsky et al. 2012), seed 004's table",
+        [(11, 4, 0), (3, 2, 0), (5, 1, 2), (3, 2, 0), (3, 1, 1), (3, 1, 1), (3, 1, 1), (3, 2, 0)],
+        ["conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5", "pool5"],
+    ),
+    "vgg16": (
+        "VGG16 (Simonyan & Zisserman 2014), seed 004's table",
+        [(3, 1, 1), (3, 1, 1), (2, 2, 0), (3, 1, 1), (3, 1, 1), (2, 2, 0), (3, 1, 1), (3, 1, 1),
+         (3, 1, 1), (2, 2, 0), (3, 1, 1), (3, 1, 1), (3, 1, 1), (2, 2, 0), (3, 1, 1), (3, 1, 1),
+         (3, 1, 1), (2, 2, 0)],
+        ["conv1_1", "conv1_2", "pool1", "conv2_1", "conv2_2", "pool2", "conv3_1", "conv3_2",
+         "conv3_3", "pool3", "conv4_1", "conv4_2", "conv4_3", "pool4", "conv5_1", "conv5_2",
+         "conv5_3", "pool5"],
+    ),
+    "zf5": (
+        "ZF-5 (Zeiler & Fergus 2013, as in SPP-net), seed 004's table",
+        [(7, 2, 3), (3, 2, 1), (5, 2, 2), (3, 2, 1), (3, 1, 1), (3, 1, 1), (3, 1, 1)],
+        ["conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5"],
+    ),
+}
+SEED_INPUT_SIZE = 224
+
+
+@dataclass(frozen=True)
+class Preset:
+    id: str
+    description: str
+    input_size: tuple[int, int]
+    layers: tuple[LayerGeometry, ...]
+
+
+def _seed_preset(preset_id: str) -> Preset:
+    description, table, names = SEED_TABLES[preset_id]
+    layers = tuple(
+        geometry(name, "maxpool2d" if name.startswith("pool") else "conv2d", k, s, p, index=i)
+        for i, ((k, s, p), name) in enumerate(zip(table, names, strict=True))
+    )
+    return Preset(preset_id, description, (SEED_INPUT_SIZE, SEED_INPUT_SIZE), layers)
+
+
+def geometry_from_spec(spec: list[dict]) -> tuple[LayerGeometry, ...]:
+    """The conv / pool layers of an architecture spec (app.nn.spec), in order."""
+    layers = []
+    for i, entry in enumerate(spec):
+        if entry["kind"] not in WINDOWED_KINDS:
+            continue
+        layers.append(geometry_from_dict(entry, i))
+    return tuple(layers)
+
+
+def _bundled_presets() -> dict[str, Preset]:
+    # Imported here: the models package builds on app.nn, not the other way round.
+    from app.models import ARCHITECTURES
+
+    return {
+        arch.id: Preset(arch.id, arch.name, tuple(arch.input_shape[1:]),
+                        geometry_from_spec(arch.spec))
+        for arch in ARCHITECTURES.values()
+    }
+
+
+def presets() -> dict[str, Preset]:
+    """Every preset by id: the seed tables first, then the bundled models (lenet5, ...)."""
+    return {**{name: _seed_preset(name) for name in SEED_TABLES}, **_bundled_presets()}
+
+
+def get_preset(preset_id: str) -> Preset:
+    """One preset; KeyError naming the known ids for an unknown one."""
+    known = presets()
+    if preset_id not in known:
+        raise KeyError(f"unknown preset {preset_id!r}; known: {', '.join(known)}")
+    return known[preset_id]
