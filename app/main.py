@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import models, pages
+from app.api import models, pages, receptive
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.settings import Settings
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(models.router)
+    app.include_router(receptive.router)
     install_docs(app)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
