@@ -326,9 +326,7 @@ def pixels_to_image(pixels: Any, settings: Settings) -> np.ndarray:
     if not np.isfinite(values).all():
         raise _invalid_pixels("NaN and Infinity are not pixel values")
     if values.min() < 0 or values.max() > 255:
-        raise _invalid_pixels(
-            f"values must lie in 0..255, got {values.min():g}..{values.max():g}"
-        )
+        raise _invalid_pixels(f"values must lie in 0..255, got {values.min():g}..{values.max():g}")
     check_dimensions(width, height, settings)
     return np.rint(values).astype(np.uint8)
 

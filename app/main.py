@@ -9,6 +9,7 @@ from app import __version__
 from app.api import models, pages, receptive
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
+from app.api.limits import install_limits
 from app.settings import Settings
 
 
@@ -26,9 +27,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_limits(app, settings)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and readiness probe")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # async: answered on the event loop, never queued
         return {"status": "ok"}
 
     app.include_router(models.router)
