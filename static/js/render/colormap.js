@@ -112,9 +112,10 @@ function numberSpan(value, className) {
 }
 
 /**
- * Fill `el` with a labelled legend: the colour ramp and its end values (and zero, for a signed
- * scale). Signed ramps run symmetric over [-M, M], M = max(|min|, |max|); the data's actual
- * min and max are stated beside it. Every number carries its exact value as a title.
+ * Fill `el` with a labelled legend: a vertical colour ramp (high at the top) with its end values
+ * (and zero, for a signed scale) beside it. Signed ramps run symmetric over [-M, M],
+ * M = max(|min|, |max|); the data's actual range is in the title and data-min / data-max.
+ * Every number carries its exact value as a title.
  */
 export function drawLegend(el, { min, max, signed = false, label = '' }) {
   el.replaceChildren();
@@ -125,30 +126,24 @@ export function drawLegend(el, { min, max, signed = false, label = '' }) {
     caption.textContent = label;
     el.append(caption);
   }
+  const steps = 64;
   const ramp = document.createElement('canvas');
   ramp.className = 'legend-ramp';
-  ramp.width = 128;
-  ramp.height = 1;
   const bound = Math.max(Math.abs(min), Math.abs(max));
   const low = signed ? -bound : min;
   const high = signed ? bound : max;
-  const values = Float64Array.from({ length: 128 }, (_, i) => low + ((high - low) * i) / 127);
-  drawHeatmap(ramp, values, 1, 128, { signed, min: low, max: high });
+  const values = Float64Array.from({ length: steps }, (_, i) => high - ((high - low) * i) / (steps - 1));
+  drawHeatmap(ramp, values, steps, 1, { signed, min: low, max: high });
   const ticks = document.createElement('span');
   ticks.className = 'legend-ticks';
-  ticks.append(numberSpan(low, 'legend-min'));
-  if (signed) ticks.append(numberSpan(0, 'legend-zero'));
   ticks.append(numberSpan(high, 'legend-max'));
+  if (signed) ticks.append(numberSpan(0, 'legend-zero'));
+  ticks.append(numberSpan(low, 'legend-min'));
   const scale = document.createElement('span');
   scale.className = 'legend-scale';
   scale.append(ramp, ticks);
   el.append(scale);
-  if (signed) {
-    const actual = document.createElement('span');
-    actual.className = 'legend-range';
-    actual.append('range ', numberSpan(min, 'legend-data-min'), ' … ', numberSpan(max, 'legend-data-max'));
-    el.append(actual);
-  }
+  el.title = `${label ? `${label}: ` : ''}values from ${min} to ${max}`;
   el.dataset.min = String(min);
   el.dataset.max = String(max);
 }

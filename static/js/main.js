@@ -1,0 +1,266 @@
+// The inspect page: wires the input band, the overview, the probabilities and the detail view
+// around one state object. Data flows one way: input -> api.inspect -> trace -> views.
+
+import * as api from './api.js';
+import { fmt } from './render/colormap.js';
+import { canvasToPng, composeCanvas, downloadBlob } from './render/snapshot.js';
+import { initDrawPad, initUpload, renderPreprocessing, renderSamples } from './views/input.js';
+import { renderOverview } from './views/overview.js';
+import { renderProbabilities } from './views/probabilities.js';
+
+// Parts of the trace the page asks for: the detail views need params (conv arithmetic); the
+// backward side also shows the pooling masks and weight gradients.
+const INCLUDE = {
+  forward: ['activations', 'gradients', 'pool_indices', 'params'],
+  backward: ['activations', 'gradients', 'pool_indices', 'params', 'pool_mask', 'param_grads'],
+};
+
+function byId(id) {
+  return document.getElementById(id);
+}
+
+const ui = {
+  modelSelect: byId('model-select'),
+  modelDescription: byId('model-description'),
+  upload: byId('upload-input'),
+  dropZone: byId('drop-zone'),
+  fileName: byId('file-name'),
+  drawPad: byId('draw-pad'),
+  drawClear: byId('draw-clear'),
+  gallery: byId('sample-gallery'),
+  error: byId('input-error'),
+  preprocessing: byId('preprocessing'),
+  modeForward: byId('mode-forward'),
+  modeBackward: byId('mode-backward'),
+  targetSelect: byId('target-select'),
+  scaleSelect: byId('scale-select'),
+  downloadJson: byId('download-json'),
+  downloadPng: byId('download-png'),
+  progress: byId('progress'),
+  overviewBand: byId('overview-band'),
+  overview: byId('overview'),
+  prediction: byId('prediction'),
+  hoverReadout: byId('hover-readout'),
+  probabilities: byId('probabilities'),
+  detail: byId('detail-view'),
+};
+
+const state = {
+  modelId: null,
+  layerInfo: [],
+  input: null,
+  target: null,
+  mode: 'forward',
+  scaleMode: ui.scaleSelect.value,
+  trace: null,
+  selected: null,
+  controller: null,
+  overview: null,
+  detailModule: undefined,
+};
+
+function showError(error) {
+  if (!error) {
+    ui.error.hidden = true;
+    ui.error.textContent = '';
+    return;
+  }
+  const code = error.code ? ` (${error.code}${error.status ? `, HTTP ${error.status}` : ''})` : '';
+  ui.error.textContent = `Could not inspect this input: ${error.message}${code}`;
+  ui.error.hidden = false;
+}
+
+function setBusy(busy) {
+  ui.progress.hidden = !busy;
+  ui.overviewBand.setAttribute('aria-busy', String(busy));
+}
+
+function includeFor(mode) {
+  return INCLUDE[mode];
+}
+
+function traceHasAll(trace, mode) {
+  return includeFor(mode).every((part) => trace.include?.includes(part));
+}
+
+async function runInspect() {
+  if (!state.input || !state.modelId) return;
+  state.controller?.abort();
+  const controller = new AbortController();
+  state.controller = controller;
+  setBusy(true);
+  try {
+    const trace = await api.inspect(state.modelId, state.input, {
+      target: state.target,
+      include: includeFor(state.mode),
+      signal: controller.signal,
+    });
+    if (controller !== state.controller) return;
+    state.trace = trace;
+    showError(null);
+    render();
+  } catch (error) {
+    if (error.name === 'AbortError') return;
+    showError(error);
+  } finally {
+    if (controller === state.controller) setBusy(false);
+  }
+}
+
+function setInput(input, { keepTarget = false } = {}) {
+  state.input = input;
+  if (!keepTarget) state.target = null;
+  runInspect();
+}
+
+function renderTargetOptions() {
+  const { trace } = state;
+  const classes = trace ? trace.classes : [];
+  const current = ui.targetSelect.value;
+  const auto = trace ? `predicted class (${trace.classes[trace.prediction]})` : 'predicted class';
+  const options = [['', auto], ...classes.map((name, k) => [String(k), `class ${name}`])];
+  ui.targetSelect.replaceChildren(
+    ...options.map(([value, text]) => new Option(text, value)),
+  );
+  ui.targetSelect.value = state.target === null ? '' : String(state.target);
+  if (ui.targetSelect.value === '' && current !== '' && state.target !== null) ui.targetSelect.value = current;
+}
+
+function onHover(unit, value) {
+  state.overview?.preview(unit);
+  if (!unit) {
+    ui.hoverReadout.textContent = '';
+    return;
+  }
+  const layer = state.trace.layers[unit.layerIndex];
+  const where = layer.output_shape.length === 3
+    ? `channel ${unit.channel}, row ${unit.y}, col ${unit.x}`
+    : `unit ${unit.channel}`;
+  const what = state.mode === 'backward' ? 'delta' : 'activation';
+  ui.hoverReadout.textContent = `${layer.name} ${where}: ${what} ${fmt(value)}`;
+  ui.hoverReadout.title = String(value);
+}
+
+async function loadDetailModule() {
+  if (state.detailModule === undefined) {
+    state.detailModule = await import('./views/detail.js').catch(() => null);
+  }
+  return state.detailModule;
+}
+
+async function showSelectedDetail() {
+  const { trace, selected } = state;
+  if (!trace || !selected) return;
+  const module = await loadDetailModule();
+  if (!module) {
+    ui.detail.textContent = 'The detail views are not available.';
+    return;
+  }
+  module.showDetail(ui.detail, {
+    trace,
+    ...selected,
+    mode: state.mode,
+    classes: trace.classes,
+    target: trace.target,
+    onSelectUnit: (layerIndex, channel, y, x) => selectUnit({ layerIndex, channel, y, x }),
+  });
+}
+
+function selectUnit(unit) {
+  state.selected = unit;
+  state.overview?.select(unit);
+  showSelectedDetail();
+}
+
+function render() {
+  const { trace } = state;
+  if (!trace) return;
+  renderPreprocessing(ui.preprocessing, trace, state.mode);
+  renderProbabilities(ui.probabilities, ui.prediction, trace);
+  renderTargetOptions();
+  if (state.selected && state.selected.layerIndex >= trace.layers.length) state.selected = null;
+  state.overview = renderOverview(ui.overview, {
+    trace,
+    mode: state.mode,
+    scaleMode: state.scaleMode,
+    layerInfo: state.layerInfo,
+    selected: state.selected,
+    onHover,
+    onSelect: selectUnit,
+  });
+  ui.overviewBand.dataset.mode = state.mode;
+  ui.downloadJson.disabled = false;
+  ui.downloadPng.disabled = false;
+  showSelectedDetail();
+}
+
+function setMode(mode) {
+  state.mode = mode;
+  ui.modeForward.setAttribute('aria-pressed', String(mode === 'forward'));
+  ui.modeBackward.setAttribute('aria-pressed', String(mode === 'backward'));
+  render();
+  // The backward side wants parts (pool masks, weight gradients) a forward trace may lack.
+  if (state.trace && !traceHasAll(state.trace, mode)) runInspect();
+}
+
+async function selectModel(modelId) {
+  state.modelId = modelId;
+  state.selected = null;
+  state.layerInfo = [];
+  try {
+    const card = await api.getModel(modelId);
+    if (state.modelId !== modelId) return;
+    state.layerInfo = card.layers || [];
+    ui.modelDescription.textContent = card.description || '';
+  } catch (error) {
+    showError(error);
+  }
+  await runInspect();
+}
+
+function saveJson() {
+  const { trace } = state;
+  if (!trace) return;
+  const blob = new Blob([trace.rawJson], { type: 'application/json' });
+  downloadBlob(blob, `convscope-${trace.model}-${trace.classes[trace.prediction]}-${state.mode}.json`);
+}
+
+async function savePng() {
+  const { trace } = state;
+  if (!trace) return;
+  const rows = [[ui.overview, ui.probabilities]];
+  if (state.selected) rows.push([ui.detail]);
+  const png = await canvasToPng(composeCanvas(rows));
+  downloadBlob(png, `convscope-${trace.model}-${trace.classes[trace.prediction]}-${state.mode}.png`);
+}
+
+async function start() {
+  initUpload(ui.upload, ui.dropZone, ui.fileName, (input) => setInput(input));
+  initDrawPad(ui.drawPad, ui.drawClear, (input) => setInput(input, { keepTarget: true }));
+  ui.modeForward.addEventListener('click', () => setMode('forward'));
+  ui.modeBackward.addEventListener('click', () => setMode('backward'));
+  ui.targetSelect.addEventListener('change', () => {
+    const value = ui.targetSelect.value;
+    state.target = value === '' ? null : Number(value);
+    runInspect();
+  });
+  ui.scaleSelect.addEventListener('change', () => {
+    state.scaleMode = ui.scaleSelect.value;
+    render();
+  });
+  ui.modelSelect.addEventListener('change', () => selectModel(ui.modelSelect.value));
+  ui.downloadJson.addEventListener('click', saveJson);
+  ui.downloadPng.addEventListener('click', () => savePng().catch(showError));
+
+  try {
+    const [models, samples] = await Promise.all([api.listModels(), api.listSamples()]);
+    ui.modelSelect.replaceChildren(...models.map((m) => new Option(m.name, m.id)));
+    renderSamples(ui.gallery, samples, (sample) => setInput({ sample: sample.id }));
+    if (samples.length) state.input = { sample: samples[0].id };
+    if (models.length) await selectModel(models[0].id);
+  } catch (error) {
+    showError(error);
+  }
+}
+
+start();

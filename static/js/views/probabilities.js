@@ -1,0 +1,58 @@
+// Class probabilities as labelled bars, and the prediction stated in words.
+
+import { fmt } from '../render/colormap.js';
+
+/** "98.2%" for 0.982; small probabilities keep 3 significant digits ("0.0123%"). */
+export function percent(p) {
+  const value = 100 * p;
+  if (value >= 10) return `${value.toFixed(1)}%`;
+  if (value === 0) return '0%';
+  return `${Number(value.toPrecision(3))}%`;
+}
+
+/** "Prediction: 7 (98.2%)". */
+export function predictionText(trace) {
+  const k = trace.prediction;
+  return `Prediction: ${trace.classes[k]} (${percent(trace.probabilities[k])})`;
+}
+
+/**
+ * Bars for every class in `container`; the predicted class and the loss target marked.
+ * `predictionEl` gets the prediction in words.
+ */
+export function renderProbabilities(container, predictionEl, trace) {
+  predictionEl.textContent = predictionText(trace);
+  predictionEl.dataset.class = String(trace.prediction);
+  predictionEl.title = `p = ${trace.probabilities[trace.prediction]}`;
+  const heading = document.createElement('h3');
+  heading.textContent = 'Class probabilities';
+  const list = document.createElement('ol');
+  list.className = 'prob-bars';
+  trace.probabilities.forEach((p, k) => {
+    const item = document.createElement('li');
+    item.className = 'prob-row';
+    if (k === trace.prediction) item.classList.add('is-prediction');
+    if (k === trace.target) item.classList.add('is-target');
+    item.dataset.class = String(k);
+    item.title = `${trace.classes[k]}: p = ${p}, logit = ${trace.logits[k]}`;
+    const label = document.createElement('span');
+    label.className = 'prob-label';
+    label.textContent = trace.classes[k];
+    const track = document.createElement('span');
+    track.className = 'prob-track';
+    const bar = document.createElement('span');
+    bar.className = 'prob-bar';
+    bar.style.width = `${Math.max(0, Math.min(1, p)) * 100}%`;
+    track.append(bar);
+    const value = document.createElement('span');
+    value.className = 'prob-value';
+    value.textContent = percent(p);
+    item.append(label, track, value);
+    list.append(item);
+  });
+  const loss = document.createElement('p');
+  loss.className = 'loss';
+  loss.title = String(trace.loss);
+  loss.textContent = `Loss −log p(${trace.classes[trace.target]}) = ${fmt(trace.loss)}`;
+  container.replaceChildren(heading, list, loss);
+}
