@@ -25,6 +25,26 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _inspect(args: argparse.Namespace) -> int:
+    from app.api.inspect import inspect_command
+
+    return inspect_command(args)
+
+
+def _rf(args: argparse.Namespace) -> int:
+    from app.nn.presets import load_chain
+    from app.nn.receptive import InvalidLayer, format_table, receptive_fields
+
+    try:
+        layers, size = load_chain(args.arch, args.input_size)
+        print(format_table(layers, receptive_fields(layers, size)))
+    except (InvalidLayer, KeyError, OSError, ValueError) as exc:
+        print(f"convscope rf: {exc.args[0] if isinstance(exc, KeyError) else exc}",
+              file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="convscope", description="Open up a CNN: feature maps, pooling masks and deltas."
@@ -40,6 +60,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(handler=_serve)
+
+    from app.api.inspect import add_inspect_arguments
+
+    inspect = sub.add_parser(
+        "inspect", help="run one image through a model: prediction and per-layer table"
+    )
+    add_inspect_arguments(inspect)
+    inspect.set_defaults(handler=_inspect)
+
+    rf = sub.add_parser(
+        "rf", help="receptive-field table of a preset (alexnet, vgg16, zf5, lenet5, ...) "
+        "or a JSON file of layers"
+    )
+    rf.add_argument("arch", help="a preset id or a .json file: [{kind, kernel_size, ...}]")
+    rf.add_argument("--input-size", type=int, nargs="+", metavar="N",
+                    help="n or h w (default: the preset's or the file's)")
+    rf.set_defaults(handler=_rf)
 
     return parser
 

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import models, pages, receptive
+from app.api import inspect, models, pages, receptive, samples
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.limits import install_limits
@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(models.router)
+    app.include_router(inspect.router)
+    app.include_router(samples.router)
     app.include_router(receptive.router)
     install_docs(app)
     app.include_router(pages.router)

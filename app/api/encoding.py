@@ -56,14 +56,14 @@ def encode_tensor(array: np.ndarray, encoding: Encoding = "base64", name: str = 
     """Any float/uint8/int array -> a Tensor dict. Raises NonFiniteError for NaN/inf."""
     arr = np.asarray(array)
     try:
-        wire = _WIRE_DTYPES[arr.dtype]
+        wire = _WIRE_DTYPES[arr.dtype.newbyteorder("=")]
     except KeyError:
         raise TypeError(f"{name}: cannot encode dtype {arr.dtype}") from None
     if arr.dtype.kind == "f":
         finite = np.isfinite(arr)
         if not finite.all():
             raise NonFiniteError(name, int(arr.size - np.count_nonzero(finite)))
-    if arr.dtype == np.int64:
+    if wire.kind == "i" and arr.dtype.itemsize > wire.itemsize:
         if arr.size and (arr.min() < np.iinfo(np.int32).min or arr.max() > np.iinfo(np.int32).max):
             raise ValueError(f"{name}: integer values exceed int32")
     wire_arr = np.ascontiguousarray(arr, dtype=wire)
@@ -144,7 +144,7 @@ def information(logits: np.ndarray, target: int) -> dict[str, float]:
         "cross_entropy": float(cross_entropy(y, p)[0]),
         "entropy": float(entropy(p)[0]),
         "kl_divergence": float(kl_divergence(y, p)[0]),
-        "target_entropy": float(entropy(y)[0]),
+        "target_entropy": float(entropy(y)[0]) + 0.0,  # + 0.0: report 0, not -0
     }
 
 
