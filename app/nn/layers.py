@@ -34,6 +34,14 @@ def _rng(rng: np.random.Generator | int | None) -> np.random.Generator:
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
+def _positive_sizes(**sizes: int) -> tuple[int, ...]:
+    """The given channel/feature counts as ints, each required to be >= 1."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return tuple(int(v) for v in sizes.values())
+
+
 def _uniform_init(rng, shape, fan_in: int, dtype) -> np.ndarray:
     """PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform with a=sqrt(5))."""
     bound = 1.0 / np.sqrt(fan_in)
@@ -129,7 +137,9 @@ class Conv2d(_Windowed):
         dilation=1, bias: bool = True, rng=None, dtype=np.float32,
     ):
         super().__init__()
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.in_channels, self.out_channels = _positive_sizes(
+            in_channels=in_channels, out_channels=out_channels
+        )
         self._set_geometry(kernel_size, stride, padding, dilation)
         rng = _rng(rng)
         kh, kw = self.kernel_size
@@ -196,7 +206,9 @@ class ConvTranspose2d(_Windowed):
         output_padding=0, dilation=1, bias: bool = True, rng=None, dtype=np.float32,
     ):
         super().__init__()
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.in_channels, self.out_channels = _positive_sizes(
+            in_channels=in_channels, out_channels=out_channels
+        )
         self._set_geometry(kernel_size, stride, padding, dilation)
         self.output_padding: Pair = pair(output_padding, "output_padding")
         for op, s, d in zip(self.output_padding, self.stride, self.dilation, strict=True):
@@ -457,7 +469,9 @@ class Linear(Layer):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None,
                  dtype=np.float32):
         super().__init__()
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features, self.out_features = _positive_sizes(
+            in_features=in_features, out_features=out_features
+        )
         rng = _rng(rng)
         self.params["weight"] = _uniform_init(
             rng, (self.out_features, self.in_features), self.in_features, dtype
