@@ -7,6 +7,7 @@ field, and the dense head sees the whole input anyway).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from app.nn.receptive import WINDOWED_KINDS, LayerGeometry, geometry, geometry_from_dict
@@ -86,3 +87,25 @@ def get_preset(preset_id: str) -> Preset:
     if preset_id not in known:
         raise KeyError(f"unknown preset {preset_id!r}; known: {', '.join(known)}")
     return known[preset_id]
+
+
+def load_chain(target: str, input_size=None) -> tuple[tuple[LayerGeometry, ...], object]:
+    """A preset id, or the path of a JSON file holding a list of layers (or {"layers": [...],
+    "input_size": n or [h, w]}) -> (layers, input size). The input size (n, [n] or [h, w])
+    defaults to the preset's or the file's. Raises KeyError, OSError, ValueError or
+    InvalidLayer."""
+    if isinstance(input_size, (list, tuple)) and len(input_size) == 1:
+        input_size = input_size[0]
+    if not target.lower().endswith(".json"):
+        preset = get_preset(target)
+        return preset.layers, preset.input_size if input_size is None else input_size
+    with open(target, encoding="utf-8") as handle:
+        data = json.load(handle)
+    entries = data.get("layers") if isinstance(data, dict) else data
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"{target}: expected a list of layers or {{\"layers\": [...]}}")
+    if input_size is None:
+        input_size = data.get("input_size") if isinstance(data, dict) else None
+    if input_size is None:
+        raise ValueError(f"{target}: no input_size in the file; pass --input-size")
+    return tuple(geometry_from_dict(entry, i) for i, entry in enumerate(entries)), input_size

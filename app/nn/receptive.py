@@ -350,3 +350,28 @@ def unit_footprint(
         bounds.append((int(hits[0]), int(hits[-1])))
     (y0, y1), (x0, x1) = bounds
     return {"y0": y0, "x0": x0, "y1": y1, "x1": x1}
+
+
+def format_table(layers: Sequence[LayerGeometry], rows: Sequence[ReceptiveField]) -> str:
+    """Seed 004's printout as an aligned text table: layer, kernel, stride, padding, output
+    size, jump, RF size, start. Square pairs print as one number, others as h x w."""
+
+    def show(value) -> str:
+        h, w = value
+        return f"{h:g}" if h == w else f"{h:g}x{w:g}"
+
+    header = ("layer", "kind", "kernel", "stride", "padding", "dilation", "output", "jump",
+              "RF size", "start")
+    lines = [header]
+    for layer, row in zip(layers, rows, strict=True):
+        lines.append((
+            row.name, row.kind, show(layer.kernel_size), show(layer.stride), show(layer.padding),
+            show(layer.dilation), show(row.output_size), show(row.jump), show(row.size),
+            show(row.start),
+        ))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
+                  for i, (cell, w) in enumerate(zip(line, widths, strict=True))).rstrip()
+        for line in lines
+    )
