@@ -1,0 +1,76 @@
+// Softmax and cross-entropy (seed 004): logits, exp shifted by the max, normalisation,
+// probabilities beside the trace's, -log p(target) = the loss, dL/dlogits = p - y beside the
+// last layer's delta, and the information measures H(y, p) = H(y) + KL(y || p).
+
+import { el, matches, note, num, numbers, panel, sum } from './detail_parts.js';
+
+function row(label, values, { testid, cls, titles } = {}) {
+  return el('tr', { testid },
+    el('th', { scope: 'row', text: label }),
+    ...values.map((v, k) => el('td', { class: cls }, v instanceof Node ? v
+      : num(v, { label: titles ? titles(k) : undefined }))));
+}
+
+export function showSoftmax(ctx) {
+  const { trace } = ctx;
+  const classes = trace.classes || ctx.classes || [];
+  const logits = numbers(trace.logits);
+  const reportedP = numbers(trace.probabilities);
+  const target = Number(trace.target ?? ctx.target);
+  const k = logits.length;
+  const names = Array.from({ length: k }, (_, i) => String(classes[i] ?? i));
+  const m = Math.max(...logits);
+  const shifted = logits.map((z) => z - m);
+  const exps = shifted.map(Math.exp);
+  const total = sum(exps);
+  const p = exps.map((e) => e / total);
+  const y = names.map((_, i) => (i === target ? 1 : 0));
+  const dlogits = p.map((pi, i) => pi - y[i]);
+  const last = trace.layers[trace.layers.length - 1];
+  const reportedDelta = last && last.grad_output ? numbers(last.grad_output) : null;
+  const loss = -Math.log(p[target]);
+  const pSum = sum(reportedP);
+
+  const probabilityCells = reportedP.map((v, i) => el('span', {}, num(v, {
+    testid: `detail-softmax-p-${i}`, cls: i === target ? 'target' : '', label: `p(${names[i]}) from the trace`,
+  })));
+  const table = el('table', { class: 'softmax-table', testid: 'detail-softmax-table' },
+    el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: 'class' }),
+      ...names.map((n, i) => el('th', { scope: 'col', class: i === target ? 'target' : '', text: n })))),
+    el('tbody', {},
+      row('logit z', logits, { titles: (i) => `z${i}` }),
+      row(`z − max (${Number(m.toPrecision(4))})`, shifted),
+      row('exp(z − max)', exps),
+      row('p = exp / Σ', p, { titles: (i) => `p${i} computed from the logits` }),
+      row('p (trace)', probabilityCells, { testid: 'detail-softmax-probs' }),
+      row('y (one-hot target)', y),
+      row('dL/dz = p − y', dlogits, { testid: 'detail-softmax-dlogits' }),
+      reportedDelta ? row(`${last.name} δ (trace)`, reportedDelta, { testid: 'detail-softmax-delta' }) : null));
+
+  const info = trace.information || {};
+  const measures = [
+    el('p', { class: 'conv-total' },
+      'Σ exp = ', num(total, { label: 'sum of exp(z - max)' }), ' ; Σ p (trace) = ',
+      num(pSum, { testid: 'detail-softmax-sum', label: 'sum of the probabilities' }),
+      ' ', matches(pSum, 1)),
+    el('p', { class: 'conv-total' },
+      `loss = −log p(${names[target]}) = −log `, num(p[target]), ' = ',
+      num(loss, { testid: 'detail-softmax-neglogp', label: '-log p(target)' }),
+      ' ; the trace’s loss = ', num(trace.loss, { testid: 'detail-softmax-loss', label: 'loss' }),
+      ' ', matches(loss, trace.loss)),
+  ];
+  if (info.cross_entropy !== undefined) {
+    const hy = info.target_entropy ?? 0;
+    measures.push(el('p', { class: 'conv-total', testid: 'detail-softmax-information' },
+      'H(y, p) = ', num(info.cross_entropy, { testid: 'detail-softmax-cross-entropy', label: 'cross-entropy' }),
+      ' = H(y) ', num(hy, { label: 'H(y)' }), ' + KL(y‖p) ',
+      num(info.kl_divergence, { testid: 'detail-softmax-kl', label: 'KL(y || p)' }),
+      ' ', matches(hy + info.kl_divergence, info.cross_entropy),
+      ' ; entropy of the prediction H(p) = ',
+      num(info.entropy, { testid: 'detail-softmax-entropy', label: 'H(p)' })));
+  }
+  return panel(`Softmax and cross-entropy for target “${names[target]}”`, { testid: 'detail-softmax' },
+    note('exp is taken of z − max(z) so that it never overflows; the shift cancels in the ',
+      'normalisation. y is one-hot, so H(y) = 0 and the cross-entropy equals KL(y‖p).'),
+    el('div', { class: 'table-scroll' }, table), ...measures);
+}
