@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="n or h w (default: the preset's or the file's)")
     rf.set_defaults(handler=_rf)
 
+    from app.cli_train import add_train_command
+
+    add_train_command(sub)
+
     return parser
 
 
