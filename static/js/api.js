@@ -185,3 +185,25 @@ export async function inspect(modelId, input, { target, include, signal } = {}) 
   Object.defineProperty(trace, 'rawJson', { value: text, enumerable: false });
   return trace;
 }
+
+/**
+ * POST /api/v1/receptive-field. body: {preset} | {layers: [{name?, kind, kernel_size, stride?,
+ * padding?, dilation?, ceil_mode?}], input_size}, optional unit {layer, y, x}.
+ * Returns {preset, input_size, layers: [{name, kind, config, output_size, size, jump, padding,
+ * start}], unit, unit_box, unit_box_clipped, unit_footprint}.
+ */
+export async function receptiveField(body, { signal } = {}) {
+  const { body: result } = await request(`${API}/receptive-field`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+    signal,
+  });
+  return result;
+}
+
+/** GET /api/v1/receptive-field/presets -> [{id, description, input_size, layers}]. */
+export async function receptiveFieldPresets({ signal } = {}) {
+  const { body } = await request(`${API}/receptive-field/presets`, { signal });
+  return body;
+}
