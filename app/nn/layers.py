@@ -408,10 +408,11 @@ class ReLU(Layer):
 
     def forward(self, x):
         mask = x > 0
-        return x * mask, mask
+        # np.where, not x * mask: -inf * 0 is nan and -1.0 * 0 is -0.0.
+        return np.where(mask, x, 0).astype(x.dtype, copy=False), mask
 
     def backward(self, dy, cache):
-        return dy * cache, {}
+        return np.where(cache, dy, 0).astype(dy.dtype, copy=False), {}
 
 
 class Sigmoid(Layer):

@@ -346,3 +346,13 @@ def test_gradient_check_rejects_a_wrong_backward(bug):
     layer = _ConvWithWrongBackward(bug, 2, 2, 3, padding=1, rng=rng, dtype=F64)
     with pytest.raises(AssertionError):
         check_layer(layer, rng.standard_normal((2, 2, 5, 4)), rng)
+
+
+def test_relu_gives_plain_zeros_for_negative_and_minus_infinite_inputs():
+    x = np.array([[-1.5, -np.inf, 0.0, 2.0, np.inf]])
+    y, mask = ReLU().forward(x)
+    np.testing.assert_array_equal(y, [[0, 0, 0, 2, np.inf]])
+    assert not np.signbit(y).any()  # no -0.0 shown to the user
+    dx, _ = ReLU().backward(np.array([[-1.0, -2.0, -3.0, -4.0, 5.0]]), mask)
+    np.testing.assert_array_equal(dx, [[0, 0, 0, -4, 5]])
+    assert not np.signbit(dx[0, :3]).any()
