@@ -120,10 +120,12 @@ class InspectJsonRequest(BaseModel):
         description="A drawn canvas: rows of grayscale values 0-255, any size up to the "
         "server's limit (1024x1024 by default). Goes through the same preprocessing as a photo.",
     )
-    sample: int | None = Field(None, ge=0, description="An id from GET /api/v1/samples.")
+    sample: int | None = Field(
+        None, ge=0, strict=True, description="An id from GET /api/v1/samples."
+    )
     target: int | None = Field(
-        None, ge=0, description="Class whose cross-entropy is back-propagated (default: the "
-        "prediction)."
+        None, ge=0, strict=True,
+        description="Class whose cross-entropy is back-propagated (default: the prediction).",
     )
     encoding: Literal["base64", "list"] = "base64"
     include: list[IncludePart] | str | None = Field(None, description=_INCLUDE_DOC)
