@@ -106,9 +106,16 @@ class Sequential:
         if logits.ndim != 2:
             raise ValueError(f"the network must end in (N, classes) logits, got {logits.shape}")
         prediction = logits.argmax(axis=1)
-        target = (
-            prediction if target is None else np.broadcast_to(np.asarray(target), prediction.shape)
-        )
+        if target is None:
+            target = prediction
+        else:
+            target = np.asarray(target)
+            if target.ndim > 1 or target.size not in (1, prediction.size):
+                raise ValueError(
+                    f"target must be one class index or one per batch item ({prediction.size}), "
+                    f"got shape {target.shape}"
+                )
+            target = np.broadcast_to(target, prediction.shape)
         loss, dlogits, probs = softmax_cross_entropy(logits, target)
         # The trace reports each item's own loss gradient, not the batch mean's.
         dy = dlogits * logits.shape[0]

@@ -322,3 +322,16 @@ def test_a_tiny_network_loss_goes_down_under_a_few_sgd_steps():
     final = softmax_cross_entropy(net.predict(x), targets)[0]
     assert final < 0.5 * losses[0], (losses, final)
     assert sum(b < a for a, b in zip(losses, losses[1:], strict=False)) >= 12, losses
+
+
+@pytest.mark.parametrize("target", [[1, 2], [[1, 2, 0]], np.zeros((3, 1), dtype=int)])
+def test_trace_refuses_a_target_that_does_not_match_the_batch(target):
+    net = Sequential([Flatten(), Linear(4, 3, rng=0)])
+    with pytest.raises(ValueError, match="one per batch item \\(3\\)"):
+        net.trace(np.zeros((3, 1, 2, 2), dtype=np.float32), target=target)
+
+
+def test_trace_applies_a_single_target_to_every_item():
+    net = Sequential([Flatten(), Linear(4, 3, rng=0)])
+    trace = net.trace(np.zeros((3, 1, 2, 2), dtype=np.float32), target=2)
+    np.testing.assert_array_equal(trace.target, [2, 2, 2])
