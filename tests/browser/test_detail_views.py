@@ -1,0 +1,274 @@
+"""The detail views on the inspect page: the numbers they show add up to the API's trace.
+
+Each test picks a gallery digit on the page, clicks a unit of a feature map, reads the
+full-precision numbers the view puts in data-value attributes, and checks them against the
+trace the API returns for the same digit (fetched here with httpx, decoded with the API's own
+decoder): sum of products + bias = the conv unit's activation, the pooling winner = pool_indices,
+activation in/out, softmax probabilities and loss, and seed 002's backward rule.
+"""
+
+from __future__ import annotations
+
+import math
+
+import httpx
+import numpy as np
+import pytest
+
+from app.api.encoding import decode_tensor
+from tests.browser.conftest import save_screenshot
+
+pytestmark = pytest.mark.browser
+
+MODEL = "lenet5"
+SAMPLE = 3
+ALL_PARTS = "activations,gradients,pool_indices,pool_mask,params,param_grads"
+REL = 1e-4
+
+
+def close(a: float, b: float, rel: float = REL) -> bool:
+    return abs(a - b) <= rel * max(1.0, abs(b))
+
+
+@pytest.fixture(scope="module")
+def trace(live_server):
+    """The API's trace of gallery digit SAMPLE (target: the prediction), every tensor decoded."""
+    response = httpx.post(
+        f"{live_server}/api/v1/models/{MODEL}/inspect",
+        json={"sample": SAMPLE, "include": ALL_PARTS},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+
+    def decode(value):
+        if isinstance(value, dict) and "dtype" in value and "shape" in value:
+            return decode_tensor(value).astype(np.float64)
+        if isinstance(value, dict):
+            return {k: decode(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [decode(v) for v in value]
+        return value
+
+    return decode(body)
+
+
+def open_sample(page, live_server, mode: str = "forward"):
+    page.goto(live_server)
+    page.locator(f'[data-testid="sample-gallery"] [data-sample-id="{SAMPLE}"]').click()
+    page.locator('[data-testid="fmap-0-0"]').wait_for()
+    if mode == "backward":
+        # The backward side asks for more parts (pool masks, weight gradients): a new request.
+        with page.expect_response(lambda r: "/inspect" in r.url):
+            page.get_by_test_id("mode-backward").click()
+        page.locator('#overview-band[data-mode="backward"][aria-busy="false"]').wait_for()
+
+
+def click_unit(page, layer: int, channel: int, y: int, x: int, h: int, w: int):
+    """Click the centre of cell (y, x) of map fmap-{layer}-{channel} (h x w cells)."""
+    canvas = page.get_by_test_id(f"fmap-{layer}-{channel}")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    # Viewport coordinates: the page maps a click through getBoundingClientRect (border box).
+    page.mouse.click(box["x"] + (x + 0.5) * box["width"] / w, box["y"] + (y + 0.5) * box["height"] / h)
+    selector = (
+        f'[data-testid="detail-view"] .detail[data-layer="{layer}"][data-channel="{channel}"]'
+        f'[data-y="{y}"][data-x="{x}"]'
+    )
+    page.locator(selector).wait_for()
+
+
+def values(page, selector: str) -> list[float]:
+    return page.eval_on_selector_all(selector, "els => els.map(e => Number(e.dataset.value))")
+
+
+def value(page, testid: str) -> float:
+    return float(page.get_by_test_id(testid).get_attribute("data-value"))
+
+
+def test_conv_unit_products_plus_bias_equal_the_traced_activation(page, live_server, trace):
+    open_sample(page, live_server)
+    for layer, channel, y, x in [(0, 2, 9, 13), (3, 5, 4, 4)]:
+        out = trace["layers"][layer]["output"]
+        _, h, w = out.shape
+        click_unit(page, layer, channel, y, x, h, w)
+        products = values(page, '[data-testid="detail-conv-products"] td.product')
+        weight = trace["layers"][layer]["params"]["weight"]
+        assert len(products) == weight.shape[1] * weight.shape[2] * weight.shape[3]
+        bias = value(page, "detail-conv-bias")
+        assert close(bias, trace["layers"][layer]["params"]["bias"][channel])
+        expected = out[channel, y, x]
+        assert close(math.fsum(products) + bias, expected)
+        assert close(value(page, "detail-conv-sum"), expected)
+        assert close(value(page, "detail-conv-output"), expected)
+    save_screenshot(page, "detail_conv_forward")
+
+
+def test_conv_window_steps_and_scrubs_across_the_map(page, live_server, trace):
+    open_sample(page, live_server)
+    out = trace["layers"][0]["output"]
+    _, h, w = out.shape
+    click_unit(page, 0, 1, 5, w - 1, h, w)
+    page.get_by_test_id("detail-conv-next").click()
+    detail = page.locator('[data-testid="detail-view"] .detail[data-y="6"][data-x="0"]')
+    detail.wait_for()
+    assert close(value(page, "detail-conv-sum"), out[1, 6, 0])
+    page.get_by_test_id("detail-conv-prev").click()
+    page.locator(f'[data-testid="detail-view"] .detail[data-y="5"][data-x="{w - 1}"]').wait_for()
+    page.get_by_test_id("detail-conv-scrub").fill(str(10 * w + 3))
+    page.locator('[data-testid="detail-view"] .detail[data-y="10"][data-x="3"]').wait_for()
+    assert close(value(page, "detail-conv-sum"), out[1, 10, 3])
+    # Play moves the window on its own; pause stops it.
+    page.get_by_test_id("detail-conv-play").click()
+    page.locator('[data-testid="detail-view"] .detail[data-y="10"][data-x="5"]').wait_for(timeout=5000)
+    page.get_by_test_id("detail-conv-play").click()
+    stopped = page.locator('[data-testid="detail-view"] .detail').get_attribute("data-x")
+    page.wait_for_timeout(1600)
+    assert page.locator('[data-testid="detail-view"] .detail').get_attribute("data-x") == stopped
+    x_now = int(stopped)
+    assert close(value(page, "detail-conv-sum"), out[1, 10, x_now])
+
+
+def test_maxpool_winner_is_the_traced_pool_index(page, live_server, trace):
+    open_sample(page, live_server)
+    layer = 2
+    pool = trace["layers"][layer]
+    _, h, w = pool["output"].shape
+    in_w = pool["input_shape"][2]
+    for channel, y, x in [(1, 3, 4), (4, 7, 8)]:
+        click_unit(page, layer, channel, y, x, h, w)
+        winner = page.get_by_test_id("detail-pool-winner")
+        index = int(pool["pool_indices"][channel, y, x])
+        assert int(winner.get_attribute("data-index")) == index
+        assert (int(winner.get_attribute("data-row")), int(winner.get_attribute("data-col"))) == divmod(index, in_w)
+        relu_out = trace["layers"][layer - 1]["output"]
+        assert close(float(winner.get_attribute("data-value")), relu_out[channel].ravel()[index])
+        assert close(value(page, "detail-pool-output"), pool["output"][channel, y, x])
+    save_screenshot(page, "detail_pool_forward")
+
+
+def test_activation_panel_in_and_out_are_the_traced_values(page, live_server, trace):
+    open_sample(page, live_server)
+    layer = 1
+    _, h, w = trace["layers"][layer]["output"].shape
+    conv = trace["layers"][0]["output"]
+    # A unit with a positive input and one with a negative input (ReLU passes / blocks).
+    positive = np.unravel_index(np.argmax(conv[0]), conv[0].shape)
+    negative = np.unravel_index(np.argmin(conv[0]), conv[0].shape)
+    for y, x in (positive, negative):
+        click_unit(page, layer, 0, int(y), int(x), h, w)
+        assert close(value(page, "detail-activation-in"), conv[0, y, x])
+        assert close(value(page, "detail-activation-out"), trace["layers"][layer]["output"][0, y, x])
+        assert value(page, "detail-activation-derivative") == (1.0 if conv[0, y, x] > 0 else 0.0)
+
+
+def test_softmax_probabilities_sum_to_one_and_loss_is_minus_log_p_target(page, live_server, trace):
+    open_sample(page, live_server)
+    last = len(trace["layers"]) - 1
+    page.get_by_test_id(f"fmap-{last}-0").click()
+    page.get_by_test_id("detail-softmax").wait_for()
+    probabilities = values(page, '[data-testid="detail-softmax-probs"] .num')
+    assert len(probabilities) == len(trace["classes"])
+    assert abs(math.fsum(probabilities) - 1) < 1e-5
+    assert abs(value(page, "detail-softmax-sum") - 1) < 1e-5
+    np.testing.assert_allclose(probabilities, trace["probabilities"], rtol=1e-5, atol=1e-7)
+    target = trace["target"]
+    loss = value(page, "detail-softmax-loss")
+    assert close(loss, trace["loss"])
+    assert close(loss, -math.log(probabilities[target]))
+    assert close(value(page, "detail-softmax-neglogp"), trace["loss"])
+    info = trace["information"]
+    assert close(value(page, "detail-softmax-cross-entropy"), info["cross_entropy"])
+    assert close(value(page, "detail-softmax-kl"), info["kl_divergence"])
+    # dL/dlogits = p - y, as the page shows it, is the last layer's traced delta.
+    dlogits = values(page, '[data-testid="detail-softmax-dlogits"] .num')
+    np.testing.assert_allclose(dlogits, trace["layers"][last]["grad_output"], atol=1e-6)
+    save_screenshot(page, "detail_softmax")
+
+
+def test_backward_conv_terms_sum_to_the_input_pixels_delta(page, live_server, trace):
+    open_sample(page, live_server, mode="backward")
+    layer = 3
+    _, h, w = trace["layers"][layer]["output"].shape
+    click_unit(page, layer, 5, 4, 4, h, w)
+    body = page.locator(".conv-backward-body")
+    c, iy, ix = (int(v) for v in body.get_attribute("data-pixel").split(","))
+    expected = trace["layers"][layer - 1]["grad_output"][c, iy, ix]
+    terms = values(page, '[data-testid="detail-conv-backward-terms"] .num.term')
+    # 16 output channels x the 25 windows a pixel in the middle of pool1 falls into.
+    assert len(terms) == 16 * 25
+    assert close(math.fsum(terms), expected, rel=1e-3)
+    assert close(value(page, "detail-conv-backward-sum"), expected, rel=1e-3)
+    assert close(value(page, "detail-conv-backward-expected"), expected)
+    # Picking another pixel (a corner, touched by a single window per channel) re-derives it.
+    pick = page.get_by_test_id("detail-conv-backward-pick")
+    pick.click(position={"x": 1, "y": 1})
+    page.locator('.conv-backward-body[data-pixel="0,0,0"]').wait_for()
+    terms = values(page, '[data-testid="detail-conv-backward-terms"] .num.term')
+    assert len(terms) == 16
+    assert close(value(page, "detail-conv-backward-sum"), trace["layers"][layer - 1]["grad_output"][0, 0, 0], rel=1e-3)
+    save_screenshot(page, "detail_conv_backward")
+
+
+def test_backward_shows_each_kernel_beside_its_weight_gradient(page, live_server, trace):
+    open_sample(page, live_server, mode="backward")
+    layer = 0
+    _, h, w = trace["layers"][layer]["output"].shape
+    click_unit(page, layer, 4, 14, 14, h, w)
+    kernels = page.locator('[data-testid="detail-conv-kernels"] canvas')
+    c_out, c_in = trace["layers"][layer]["params"]["weight"].shape[:2]
+    assert kernels.count() == 2 * c_out * c_in
+    expected = trace["layers"][layer]["param_grads"]["bias"][4]
+    assert close(value(page, "detail-conv-bias-grad"), expected)
+    assert close(value(page, "detail-conv-bias-grad-sum"), expected, rel=1e-3)
+
+
+def test_backward_pool_routes_the_delta_to_the_winner(page, live_server, trace):
+    open_sample(page, live_server, mode="backward")
+    layer = 2
+    pool = trace["layers"][layer]
+    _, h, w = pool["output"].shape
+    click_unit(page, layer, 3, 6, 6, h, w)
+    delta = pool["grad_output"][3, 6, 6]
+    assert close(value(page, "detail-pool-delta"), delta)
+    routed = values(page, '[data-testid="detail-pool-routed"] td[data-value]')
+    assert sorted(routed, key=abs)[:-1] == [0.0] * (len(routed) - 1)
+    assert close(max(routed, key=abs), delta)
+    index = int(pool["pool_indices"][3, 6, 6])
+    relu_delta = trace["layers"][layer - 1]["grad_output"][3].ravel()[index]
+    assert close(value(page, "detail-pool-input-grad"), relu_delta)
+    assert close(value(page, "detail-pool-routed-sum"), relu_delta)
+    mask = page.get_by_test_id("detail-pool-mask")
+    assert mask.get_attribute("data-source") == "pool_mask"
+    assert int(mask.get_attribute("data-winners")) == int(np.count_nonzero(pool["pool_mask"][3]))
+    save_screenshot(page, "detail_pool_backward")
+
+
+def test_receptive_field_box_on_the_input_follows_the_layers_field(page, live_server, trace):
+    open_sample(page, live_server)
+    layer, y, x = 5, 1, 3  # pool2
+    _, h, w = trace["layers"][layer]["output"].shape
+    click_unit(page, layer, 0, y, x, h, w)
+    rf = trace["layers"][layer]["receptive_field"]
+    box = page.get_by_test_id("detail-rf-input")
+    got = [int(box.get_attribute(f"data-{k}")) for k in ("y0", "x0", "y1", "x1")]
+    centre = [rf["start"][0] + y * rf["jump"][0], rf["start"][1] + x * rf["jump"][1]]
+    half = [(rf["size"][0] - 1) / 2, (rf["size"][1] - 1) / 2]
+    want = [
+        max(0, math.ceil(centre[0] - half[0])), max(0, math.ceil(centre[1] - half[1])),
+        min(27, math.floor(centre[0] + half[0])), min(27, math.floor(centre[1] + half[1])),
+    ]
+    assert got == want
+    # One map per layer that changes the geometry, up to the selected one.
+    for drawn in (0, 2, 3, 5):
+        assert page.get_by_test_id(f"detail-rf-layer-{drawn}").count() == 1
+
+
+def test_detail_view_fits_a_phone(phone_page, live_server, trace):
+    page = phone_page
+    open_sample(page, live_server)
+    _, h, w = trace["layers"][3]["output"].shape
+    click_unit(page, 3, 0, 2, 2, h, w)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert close(value(page, "detail-conv-sum"), trace["layers"][3]["output"][0, 2, 2])
+    save_screenshot(page, "detail_conv_phone")
