@@ -32,8 +32,10 @@ from app.settings import Settings
 T = TypeVar("T")
 
 
-def _mib(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MiB"
+def _bytes(n: int) -> str:
+    """12345678 -> "12,345,678 bytes (11.7737 MiB)"."""
+    mib = n / (1024 * 1024)
+    return f"{n:,} bytes" + (f" ({mib:g} MiB)" if mib >= 1 else "")
 
 
 class BodyTooLarge(HTTPException):
@@ -43,17 +45,21 @@ class BodyTooLarge(HTTPException):
     def __init__(self, limit: int):
         super().__init__(
             status_code=413,
-            detail=f"the request body exceeds the limit of {limit:,} bytes ({_mib(limit)})",
+            detail=f"the request body exceeds the limit of {_bytes(limit)}",
         )
         self.limit = limit
 
 
 def _too_large_response(limit: int, declared: int | None = None):
-    size = f"the request body is {declared:,} bytes" if declared is not None else "the body"
+    size = (
+        "the request body is too large"
+        if declared is None
+        else f"the request body is {declared:,} bytes"
+    )
     return error_response(
         413,
         "payload_too_large",
-        f"{size}; the limit is {limit:,} bytes ({_mib(limit)})",
+        f"{size}; the limit is {_bytes(limit)}",
         max_bytes=limit,
     )
 
@@ -61,9 +67,7 @@ def _too_large_response(limit: int, declared: int | None = None):
 class CpuLimiter:
     """A bounded pool for CPU-bound work: `workers` threads, `queue_size` waiting slots."""
 
-    def __init__(
-        self, workers: int, queue_size: int, timeout: float, retry_after: int = 2
-    ) -> None:
+    def __init__(self, workers: int, queue_size: int, timeout: float, retry_after: int = 2) -> None:
         self.workers = max(1, workers)
         self.capacity = self.workers + max(0, queue_size)
         self.timeout = timeout
@@ -75,7 +79,9 @@ class CpuLimiter:
     @classmethod
     def from_settings(cls, settings: Settings) -> CpuLimiter:
         return cls(
-            settings.workers, settings.queue_size, settings.processing_timeout,
+            settings.workers,
+            settings.queue_size,
+            settings.processing_timeout,
             settings.retry_after,
         )
 
@@ -96,7 +102,10 @@ class CpuLimiter:
 
     def _busy(self, code: str, message: str) -> ApiError:
         return ApiError(
-            503, code, message, headers={"Retry-After": str(self.retry_after)},
+            503,
+            code,
+            message,
+            headers={"Retry-After": str(self.retry_after)},
             retry_after=self.retry_after,
         )
 
@@ -238,9 +247,7 @@ def install_limits(app: Any, settings: Settings) -> CpuLimiter:
     (also at app.state.cpu_limiter)."""
     limiter = CpuLimiter.from_settings(settings)
     app.state.cpu_limiter = limiter
-    app.add_middleware(
-        BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, limiter=limiter
-    )
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, limiter=limiter)
     # Keep uploads in memory (they are already capped by the body limit) instead of letting
     # the form parser spill files over 1 MiB to a temporary file on disk: uploaded bytes are
     # never stored.
