@@ -151,7 +151,10 @@ class InspectMultipartRequest(BaseModel):
 
 class PreprocessingStep(BaseModel):
     step: str = Field(description="What was done, e.g. `grayscale`, `inverted`, `centred`.")
-    image: str = Field(description="The image after this step: data:image/png;base64,...")
+    image: str = Field(
+        description="The image after this step, data:image/png;base64,...: a preview whose "
+        "longer side is at most 160 px (the 28x28 steps are exact)."
+    )
 
 
 class LayerTraceOut(BaseModel):
