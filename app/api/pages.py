@@ -19,3 +19,10 @@ def _templates(request: Request) -> Jinja2Templates:
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> HTMLResponse:
     return _templates(request).TemplateResponse(request, "index.html", {"page": "inspect"})
+
+
+@router.get("/receptive-field", response_class=HTMLResponse)
+def receptive_field(request: Request) -> HTMLResponse:
+    return _templates(request).TemplateResponse(
+        request, "receptive_field.html", {"page": "receptive-field"}
+    )
