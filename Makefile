@@ -43,6 +43,10 @@ test: $(VENV)/.dev-installed browser-deps
 bench: $(VENV)/.dev-installed
 	$(PY) -m bench
 
+# A bounded burst of concurrent uploads against a real uvicorn on 127.0.0.1 (stops by itself).
+loadtest: $(VENV)/.dev-installed
+	$(PY) -m bench.loadtest
+
 train: $(VENV)/.installed
 	$(VENV)/bin/convscope train --model lenet5 --out app/models
 	$(VENV)/bin/convscope train --model lenet5-classic --out app/models
