@@ -70,7 +70,9 @@ def click_unit(page, layer: int, channel: int, y: int, x: int, h: int, w: int):
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     # Viewport coordinates: the page maps a click through getBoundingClientRect (border box).
-    page.mouse.click(box["x"] + (x + 0.5) * box["width"] / w, box["y"] + (y + 0.5) * box["height"] / h)
+    page.mouse.click(
+        box["x"] + (x + 0.5) * box["width"] / w, box["y"] + (y + 0.5) * box["height"] / h
+    )
     selector = (
         f'[data-testid="detail-view"] .detail[data-layer="{layer}"][data-channel="{channel}"]'
         f'[data-y="{y}"][data-x="{x}"]'
@@ -120,7 +122,8 @@ def test_conv_window_steps_and_scrubs_across_the_map(page, live_server, trace):
     assert close(value(page, "detail-conv-sum"), out[1, 10, 3])
     # Play moves the window on its own; pause stops it.
     page.get_by_test_id("detail-conv-play").click()
-    page.locator('[data-testid="detail-view"] .detail[data-y="10"][data-x="5"]').wait_for(timeout=5000)
+    moved = page.locator('[data-testid="detail-view"] .detail[data-y="10"][data-x="5"]')
+    moved.wait_for(timeout=5000)
     page.get_by_test_id("detail-conv-play").click()
     stopped = page.locator('[data-testid="detail-view"] .detail').get_attribute("data-x")
     page.wait_for_timeout(1600)
@@ -140,7 +143,8 @@ def test_maxpool_winner_is_the_traced_pool_index(page, live_server, trace):
         winner = page.get_by_test_id("detail-pool-winner")
         index = int(pool["pool_indices"][channel, y, x])
         assert int(winner.get_attribute("data-index")) == index
-        assert (int(winner.get_attribute("data-row")), int(winner.get_attribute("data-col"))) == divmod(index, in_w)
+        row, col = int(winner.get_attribute("data-row")), int(winner.get_attribute("data-col"))
+        assert (row, col) == divmod(index, in_w)
         relu_out = trace["layers"][layer - 1]["output"]
         assert close(float(winner.get_attribute("data-value")), relu_out[channel].ravel()[index])
         assert close(value(page, "detail-pool-output"), pool["output"][channel, y, x])
@@ -158,7 +162,8 @@ def test_activation_panel_in_and_out_are_the_traced_values(page, live_server, tr
     for y, x in (positive, negative):
         click_unit(page, layer, 0, int(y), int(x), h, w)
         assert close(value(page, "detail-activation-in"), conv[0, y, x])
-        assert close(value(page, "detail-activation-out"), trace["layers"][layer]["output"][0, y, x])
+        out = trace["layers"][layer]["output"][0, y, x]
+        assert close(value(page, "detail-activation-out"), out)
         assert value(page, "detail-activation-derivative") == (1.0 if conv[0, y, x] > 0 else 0.0)
 
 
@@ -206,7 +211,8 @@ def test_backward_conv_terms_sum_to_the_input_pixels_delta(page, live_server, tr
     page.locator('.conv-backward-body[data-pixel="0,0,0"]').wait_for()
     terms = values(page, '[data-testid="detail-conv-backward-terms"] .num.term')
     assert len(terms) == 16
-    assert close(value(page, "detail-conv-backward-sum"), trace["layers"][layer - 1]["grad_output"][0, 0, 0], rel=1e-3)
+    corner = trace["layers"][layer - 1]["grad_output"][0, 0, 0]
+    assert close(value(page, "detail-conv-backward-sum"), corner, rel=1e-3)
     save_screenshot(page, "detail_conv_backward")
 
 
@@ -272,3 +278,47 @@ def test_detail_view_fits_a_phone(phone_page, live_server, trace):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert close(value(page, "detail-conv-sum"), trace["layers"][3]["output"][0, 2, 2])
     save_screenshot(page, "detail_conv_phone")
+
+
+def selected_unit(page) -> int:
+    detail = page.locator('[data-testid="detail-view"] .detail')
+    detail.wait_for()
+    return int(detail.get_attribute("data-channel"))
+
+
+def test_linear_unit_sum_plus_bias_equals_the_traced_output(page, live_server, trace):
+    open_sample(page, live_server)
+    layer = 7  # fc1: 400 -> 120
+    strip = page.get_by_test_id(f"fmap-{layer}-0")
+    strip.scroll_into_view_if_needed()
+    box = strip.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 3)
+    page.get_by_test_id("detail-linear").wait_for()
+    j = selected_unit(page)
+    fc = trace["layers"][layer]
+    expected = fc["output"][j]
+    assert close(value(page, "detail-linear-sum"), expected)
+    assert close(value(page, "detail-linear-output"), expected)
+    assert close(value(page, "detail-linear-bias"), fc["params"]["bias"][j])
+    products = fc["params"]["weight"][j] * trace["layers"][layer - 1]["output"]
+    assert close(value(page, "detail-linear-products-sum"), products.sum())
+    # The rows shown are the largest |x * weight|, in order, and with the rest they add up.
+    shown = values(page, '[data-testid="detail-linear-terms"] tbody tr:not(.rest) .num.term')
+    top = products[np.argsort(-np.abs(products), kind="stable")][: len(shown)]
+    np.testing.assert_allclose(np.abs(shown), np.abs(top), rtol=1e-4, atol=1e-7)
+    assert close(math.fsum(shown) + value(page, "detail-linear-rest"), products.sum(), rel=1e-3)
+
+
+def test_flatten_unit_maps_back_to_its_channel_row_and_column(page, live_server, trace):
+    open_sample(page, live_server)
+    layer = 6
+    strip = page.get_by_test_id(f"fmap-{layer}-0")
+    strip.scroll_into_view_if_needed()
+    box = strip.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.6)
+    page.get_by_test_id("detail-flatten").wait_for()
+    i = selected_unit(page)
+    assert int(page.get_by_test_id("detail-flatten-index").inner_text()) == i
+    c, h, w = np.unravel_index(i, trace["layers"][layer - 1]["output"].shape)
+    assert close(value(page, "detail-flatten-in"), trace["layers"][layer - 1]["output"][c, h, w])
+    assert close(value(page, "detail-flatten-out"), trace["layers"][layer]["output"][i])

@@ -167,7 +167,7 @@ function backwardPanel(ctx, pixel) {
       el('sub', { text: `${oc},${c},${t.ky},${t.kx}` }), ' ', num(t.w), ' = ',
       num(t.product, { cls: 'term', label: `delta[${oc}, ${t.oy}, ${t.ox}] × weight[${oc}, ${c}, ${t.ky}, ${t.kx}]` }))));
     groups.push(el('details', { class: 'term-group' },
-      el('summary', {}, `output channel ${oc}: ${terms.length} terms, Σ = `, num(subtotal, { cls: 'subtotal' })),
+      el('summary', {}, `output channel ${oc}: ${terms.length} term${terms.length === 1 ? '' : 's'}, Σ = `, num(subtotal, { cls: 'subtotal' })),
       list));
   }
   const total = sum(allTerms.map((t) => t.product));
@@ -227,7 +227,10 @@ function kernelsPanel(ctx) {
   const plane = (tensor, o, c) => ({
     shape: [kh, kw], data: tensor.data.subarray((o * cIn + c) * kh * kw, (o * cIn + c + 1) * kh * kw),
   });
-  const rows = [];
+  const rows = [el('div', { class: 'kernel-row kernel-head' }, el('span', { class: 'kernel-label' }),
+    ...Array.from({ length: cIn }, (_, c) => el('span', {
+      class: 'kernel-pair-label', style: `width: ${2 * kw * cell + 5}px`, text: `c=${c}: w | ∂w`,
+    })))];
   for (let o = 0; o < cOut; o++) {
     const cells = [];
     for (let c = 0; c < cIn; c++) {
