@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from app.data import HELDOUT_PER_CLASS, SPLIT_SEED, load_digits, split_indices
 from app.models.registry import ARCHITECTURES, card_path, weights_path
 from app.nn import dump_params, from_spec
 from app.nn.augment import AugmentSettings
 from app.nn.train import BatchProgress, EpochReport, TrainConfig, evaluate, train
+
+TRAINING_BLAS_THREADS = 1
 
 DATA_CARD = {
     "source": "MNIST training digits, the 5,000-digit subset (500 per class) shipped by "
@@ -89,12 +92,17 @@ def train_model(
         train_idx = train_idx[:train_limit]
     network = from_spec(arch.spec, rng=config.seed)
     started = time.perf_counter()
-    reports = train(
-        network, images[train_idx], labels[train_idx], config,
-        heldout=(images[heldout_idx], labels[heldout_idx]), on_epoch=on_epoch, on_batch=on_batch,
-    )
+    # One BLAS thread: these matrices are too small to gain from more, a busy machine makes
+    # several threads spin against each other, and the sums' order (hence the exact weights)
+    # then no longer depends on how many cores the machine has.
+    with threadpool_limits(limits=TRAINING_BLAS_THREADS, user_api="blas"):
+        reports = train(
+            network, images[train_idx], labels[train_idx], config,
+            heldout=(images[heldout_idx], labels[heldout_idx]), on_epoch=on_epoch,
+            on_batch=on_batch,
+        )
+        final = evaluate(network, images[heldout_idx], labels[heldout_idx])
     seconds = time.perf_counter() - started
-    final = evaluate(network, images[heldout_idx], labels[heldout_idx])
     card = {
         "id": arch.id,
         "name": arch.name,
@@ -140,6 +148,7 @@ def train_model(
         "training_seconds": round(seconds, 1),
         "machine": {
             "cores": os.cpu_count(),
+            "blas_threads": TRAINING_BLAS_THREADS,
             "platform": platform.platform(),
             "python": platform.python_version(),
             "numpy": np.__version__,
