@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.nn import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d
+from app.nn import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d, conv_transpose_output_size
 from tests.nn import reference
 
 F64 = np.float64
@@ -139,3 +139,62 @@ def test_references_cover_every_geometry_value():
     """kernel, stride, padding and dilation values of the sweeps above span 1-5, 1-3, 0-2, 1-2."""
     ks, ss, ps, ds = (set(itertools.chain(*g)) for g in zip(*GEOMETRIES, strict=True))
     assert ks >= {1, 2, 3, 4, 5} and ss >= {1, 2, 3} and ps >= {0, 1, 2} and ds >= {1, 2}
+
+
+pairs = st.tuples
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(
+    k=pairs(st.integers(1, 4), st.integers(1, 4)),
+    s=pairs(st.integers(1, 3), st.integers(1, 3)),
+    p=pairs(st.integers(0, 2), st.integers(0, 2)),
+    d=pairs(st.integers(1, 2), st.integers(1, 2)),
+    extra=pairs(st.integers(0, 4), st.integers(0, 4)),
+    channels=pairs(st.integers(1, 3), st.integers(1, 3)),
+    seed=st.integers(0, 2**16),
+)
+def test_conv2d_and_its_transpose_match_loop_references_for_random_shapes(
+    k, s, p, d, extra, channels, seed
+):
+    rng = np.random.default_rng(seed)
+    hw = tuple(
+        max(1, di * (ki - 1) + 1 - 2 * pi + e) for ki, di, pi, e in zip(k, d, p, extra, strict=True)
+    )
+    conv = Conv2d(*channels, k, stride=s, padding=p, dilation=d, rng=rng, dtype=F64)
+    x = rng.standard_normal((2, channels[0], *hw))
+    expected = reference.conv2d(x, conv.params["weight"], conv.params["bias"], s, p, d)
+    np.testing.assert_allclose(conv.forward(x)[0], expected, rtol=1e-12, atol=1e-12)
+    op = tuple(seed % max(si, di) for si, di in zip(s, d, strict=True))
+    transpose = ConvTranspose2d(
+        *channels, k, stride=s, padding=p, output_padding=op, dilation=d, rng=rng, dtype=F64
+    )
+    out = [
+        conv_transpose_output_size(n, *args) for n, *args in zip(hw, k, s, p, op, d, strict=True)
+    ]
+    if min(out) >= 1:
+        expected = reference.conv_transpose2d(
+            x, transpose.params["weight"], transpose.params["bias"], s, p, op, d
+        )
+        np.testing.assert_allclose(transpose.forward(x)[0], expected, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(
+    k=pairs(st.integers(1, 5), st.integers(1, 5)),
+    s=pairs(st.integers(1, 3), st.integers(1, 3)),
+    pad_fraction=pairs(st.floats(0, 1), st.floats(0, 1)),
+    extra=pairs(st.integers(0, 5), st.integers(0, 5)),
+    ceil_mode=st.booleans(),
+    count_include_pad=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_avgpool2d_matches_loop_reference_for_random_shapes(
+    k, s, pad_fraction, extra, ceil_mode, count_include_pad, seed
+):
+    p = tuple(int(f * (ki // 2)) for f, ki in zip(pad_fraction, k, strict=True))
+    hw = tuple(max(1, ki - 2 * pi + e) for ki, pi, e in zip(k, p, extra, strict=True))
+    x = np.random.default_rng(seed).standard_normal((1, 2, *hw))
+    layer = AvgPool2d(k, s, p, ceil_mode=ceil_mode, count_include_pad=count_include_pad)
+    expected = reference.avg_pool2d(x, k, s, p, ceil_mode, count_include_pad)
+    np.testing.assert_allclose(layer.forward(x)[0], expected, rtol=1e-12, atol=1e-12)

@@ -25,7 +25,13 @@ from app.nn import (
     Sigmoid,
     Tanh,
 )
-from tests.nn.gradcheck import away_from_zero, check_layer, distinct_values
+from tests.nn.gradcheck import (
+    away_from_zero,
+    check_layer,
+    distinct_values,
+    numerical_gradient,
+    numerical_input_gradient,
+)
 
 F64 = np.float64
 
@@ -356,3 +362,14 @@ def test_relu_gives_plain_zeros_for_negative_and_minus_infinite_inputs():
     dx, _ = ReLU().backward(np.array([[-1.0, -2.0, -3.0, -4.0, 5.0]]), mask)
     np.testing.assert_array_equal(dx, [[0, 0, 0, -4, 5]])
     assert not np.signbit(dx[0, :3]).any()
+
+
+def test_vectorised_input_differences_equal_the_one_at_a_time_ones():
+    """gradcheck's batched input differences against its plain element-by-element loop."""
+    rng = np.random.default_rng(12)
+    layer = Conv2d(2, 3, 3, stride=2, padding=1, rng=rng, dtype=F64)
+    x = rng.standard_normal((2, 2, 5, 4))
+    upstream = rng.standard_normal(layer.output_shape(x.shape))
+    batched = numerical_input_gradient(layer, x, upstream)
+    looped = numerical_gradient(lambda v: float((layer.forward(v)[0] * upstream).sum()), x.copy())
+    np.testing.assert_allclose(batched, looped, rtol=1e-7, atol=1e-9)
