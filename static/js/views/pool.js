@@ -80,7 +80,7 @@ export function showPool(ctx) {
     };
   }, { scale, caption: `window on ${layerInputName(trace, layerIndex)}, channel ${c}`, testid: 'detail-pool-window' });
 
-  const mask = maskPlane(layer, c, inH, inW);
+  const mask = isMax ? maskPlane(layer, c, inH, inW) : null;
   const marks = [];
   if (isMax) {
     for (let i = 0; i < inH * inW; i++) {
@@ -93,9 +93,11 @@ export function showPool(ctx) {
     cell, boxes: [windowBox], marks,
     label: `${layerInputName(trace, layerIndex)}, channel ${c}, with the pooling mask`,
   });
-  forwardMap.dataset.testid = 'detail-pool-mask';
-  forwardMap.dataset.source = mask.source;
-  forwardMap.dataset.winners = String(marks.length);
+  if (isMax) {
+    forwardMap.dataset.testid = 'detail-pool-mask';
+    forwardMap.dataset.source = mask.source;
+    forwardMap.dataset.winners = String(marks.length);
+  }
 
   const forwardChildren = [
     el('div', { class: 'conv-row' },
