@@ -53,6 +53,7 @@ const state = {
   mode: 'forward',
   scaleMode: ui.scaleSelect.value,
   trace: null,
+  traceInput: null,
   selected: null,
   controller: null,
   overview: null,
@@ -88,15 +89,17 @@ async function runInspect() {
   state.controller?.abort();
   const controller = new AbortController();
   state.controller = controller;
+  const { input } = state;
   setBusy(true);
   try {
-    const trace = await api.inspect(state.modelId, state.input, {
+    const trace = await api.inspect(state.modelId, input, {
       target: state.target,
       include: includeFor(state.mode),
       signal: controller.signal,
     });
     if (controller !== state.controller) return;
     state.trace = trace;
+    state.traceInput = input;
     showError(null);
     render();
   } catch (error) {
@@ -105,6 +108,14 @@ async function runInspect() {
   } finally {
     if (controller === state.controller) setBusy(false);
   }
+}
+
+/** "sample:7", "file:photo.png" or "pixels": which input the shown trace belongs to. */
+function describeInput(input) {
+  if (!input) return '';
+  if (input.file) return `file:${input.file.name || ''}`;
+  if (input.pixels) return 'pixels';
+  return `sample:${input.sample}`;
 }
 
 function setInput(input, { keepTarget = false } = {}) {
@@ -177,6 +188,7 @@ function render() {
   if (!trace) return;
   renderPreprocessing(ui.preprocessing, trace, state.mode);
   renderProbabilities(ui.probabilities, ui.prediction, trace);
+  ui.prediction.dataset.input = describeInput(state.traceInput);
   renderTargetOptions();
   if (state.selected && state.selected.layerIndex >= trace.layers.length) state.selected = null;
   state.overview = renderOverview(ui.overview, {

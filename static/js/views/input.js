@@ -124,10 +124,11 @@ export function initDrawPad(canvas, clearButton, onInput) {
   });
 }
 
-/** Fill the gallery with one button per sample; clicking one calls onPick(sample). */
+/** Fill the gallery with one button per sample; clicking one calls onPick(sample). The gallery
+ * is one tab stop: arrow keys (and Home / End) move between its samples. */
 export function renderSamples(gallery, samples, onPick) {
   gallery.replaceChildren(
-    ...samples.map((sample) => {
+    ...samples.map((sample, i) => {
       const item = document.createElement('button');
       item.type = 'button';
       item.className = 'sample';
@@ -141,10 +142,28 @@ export function renderSamples(gallery, samples, onPick) {
       image.width = 28;
       image.height = 28;
       item.append(image);
+      item.tabIndex = i === 0 ? 0 : -1;
       item.addEventListener('click', () => onPick(sample));
       return item;
     }),
   );
+  gallery.onkeydown = (event) => {
+    const items = [...gallery.querySelectorAll('.sample')];
+    const current = items.indexOf(document.activeElement);
+    if (current < 0) return;
+    const perRow = items.filter((item) => item.offsetTop === items[0].offsetTop).length;
+    const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: perRow, ArrowUp: -perRow };
+    let next;
+    if (event.key in moves) next = current + moves[event.key];
+    else if (event.key === 'Home') next = 0;
+    else if (event.key === 'End') next = items.length - 1;
+    else return;
+    event.preventDefault();
+    next = Math.min(items.length - 1, Math.max(0, next));
+    items[current].tabIndex = -1;
+    items[next].tabIndex = 0;
+    items[next].focus();
+  };
 }
 
 function figure(caption, ...content) {
