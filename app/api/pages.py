@@ -26,3 +26,10 @@ def receptive_field(request: Request) -> HTMLResponse:
     return _templates(request).TemplateResponse(
         request, "receptive_field.html", {"page": "receptive-field"}
     )
+
+
+@router.get("/conv-arithmetic", response_class=HTMLResponse)
+def conv_arithmetic(request: Request) -> HTMLResponse:
+    return _templates(request).TemplateResponse(
+        request, "conv_arithmetic.html", {"page": "conv-arithmetic"}
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.request import Request, urlopen
 
 import pytest
@@ -29,7 +30,15 @@ def no_sideways_scroll(page):
 
 def canvas_signature(page, selector):
     """A cheap fingerprint of a canvas's pixels, to see that a drawing changed."""
-    return page.eval_on_selector(selector, "c => c.toDataURL().length + ':' + c.toDataURL().slice(-64)")
+    return page.eval_on_selector(
+        selector,
+        """c => {
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let h = 0;
+          for (let i = 0; i < d.length; i++) h = (h * 31 + d[i] * (i % 251 + 1)) % 1000000007;
+          return h;
+        }""",
+    )
 
 
 def readout(page):
@@ -55,7 +64,7 @@ def test_receptive_field_page_shows_alexnet_and_pool5_field(page, live_server):
     assert "195 field" in readout(page)
     # the readout's box is the API's box for the chosen unit
     text = readout(page)
-    unit = page.evaluate("document.querySelector('#rf-readout').textContent.match(/\\((\\d+), (\\d+)\\)/).slice(1).map(Number)")
+    unit = [int(v) for v in re.search(r"unit \((\d+), (\d+)\)", text).groups()]
     expected = api_receptive_field(
         live_server, {"preset": "alexnet", "unit": {"layer": 7, "y": unit[0], "x": unit[1]}}
     )
@@ -138,3 +147,138 @@ def test_receptive_field_page_fits_a_phone(phone_page, live_server):
     wait_for_readout(phone_page, "pool5 unit")
     assert no_sideways_scroll(phone_page)
     save_screenshot(phone_page, "receptive_field_phone")
+
+
+# ---- /conv-arithmetic ----
+
+def ca_readout(page):
+    return page.locator("#ca-readout").inner_text()
+
+
+def set_fields(page, **values):
+    for key, value in values.items():
+        page.fill(f"#ca-{key}", str(value))
+
+
+def api_output_size(base, n, k, s, p, d):
+    body = {"layers": [{"kind": "conv2d", "kernel_size": k, "stride": s, "padding": p,
+                        "dilation": d}], "input_size": n}
+    return api_receptive_field(base, body)["layers"][0]["output_size"][0]
+
+
+def test_conv_arithmetic_fills_the_formula_and_steps_the_window(page, live_server):
+    page.goto(live_server + "/conv-arithmetic")
+    page.wait_for_function("() => document.querySelector('#ca-readout').textContent !== ''")
+    formula = page.locator("#ca-formula").inner_text()
+    expected = api_output_size(live_server, 5, 3, 2, 1, 1)
+    assert formula.endswith(f"= {expected}")
+    assert "⌊(5 + 2·1 − 1·(3 − 1) − 1) / 2⌋ + 1 = ⌊4 / 2⌋ + 1" in formula
+    assert ca_readout(page).startswith(f"Output (0, 0) of {expected}×{expected}")
+    assert "5 in the padding" in ca_readout(page)   # the top-left window: 5 of 9 taps padded
+    before = canvas_signature(page, "#ca-input-canvas")
+    page.get_by_role("button", name="Step forward").click()
+    assert ca_readout(page).startswith("Output (0, 1)")
+    assert "grid rows 0…2, columns 2…4" in ca_readout(page)
+    assert canvas_signature(page, "#ca-input-canvas") != before
+    page.get_by_role("button", name="Step back").click()
+    page.get_by_role("button", name="Step back").click()
+    assert ca_readout(page).startswith(f"Output ({expected - 1}, {expected - 1})")
+    assert page.locator("a[href='/receptive-field']").first.is_visible()
+    save_screenshot(page, "conv_arithmetic_default")
+
+
+@pytest.mark.parametrize(("n", "k", "s", "p", "d"), [(6, 3, 2, 0, 1), (7, 2, 3, 0, 1),
+                                                     (9, 3, 2, 1, 2), (8, 3, 3, 1, 1)])
+def test_output_size_matches_the_api_and_uncovered_input_is_marked(
+    page, live_server, n, k, s, p, d
+):
+    page.goto(live_server + "/conv-arithmetic")
+    set_fields(page, n=n, k=k, s=s, p=p, d=d)
+    expected = api_output_size(live_server, n, k, s, p, d)
+    page.wait_for_function(
+        "o => document.querySelector('#ca-formula').textContent.endsWith('= ' + o)", arg=expected
+    )
+    remainder = (n + 2 * p - d * (k - 1) - 1) % s
+    note = page.locator("#ca-note").inner_text()
+    if remainder:
+        assert f"remainder {remainder}" in note
+    else:
+        assert "is a multiple of" in note
+    # the input rows no window reads, computed here from the arithmetic
+    read = {i * s + a * d for i in range(expected) for a in range(k)}
+    lost = [t for t in range(p, p + n) if t not in read]
+    caption = page.locator("#ca-input-caption").inner_text()
+    if lost:
+        assert f"Red: the {len(lost)} input row" in caption
+    else:
+        assert "Red:" not in caption
+    if (n, k, s) == (7, 2, 3):
+        save_screenshot(page, "conv_arithmetic_uncovered")
+
+
+def test_transposed_conv_shows_zeros_between_inputs_and_its_padding(page, live_server):
+    page.goto(live_server + "/conv-arithmetic")
+    set_fields(page, n=3, k=3, s=2, p=0, d=1)
+    page.check("#ca-transposed")
+    page.wait_for_function(
+        "() => document.querySelector('#ca-formula').textContent.endsWith('= 7')"
+    )
+    note = page.locator("#ca-note").inner_text()
+    assert "1 zero inserted" in note and "padded by d(k − 1) − p = 2" in note
+    assert "(k − p − 1 = 2)" in note
+    assert page.locator("#ca-input-caption").inner_text().startswith(
+        "The input with zeros inserted and padded: 9×9"
+    )
+    assert page.locator("#ca-legend-zero").is_visible()
+    assert "on inserted zeros" in ca_readout(page)
+    save_screenshot(page, "conv_arithmetic_transposed")
+
+
+def test_play_advances_and_pause_stops(page, live_server):
+    page.goto(live_server + "/conv-arithmetic")
+    page.wait_for_function("() => document.querySelector('#ca-readout').textContent !== ''")
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(
+        "() => !document.querySelector('#ca-readout').textContent.startsWith('Output (0, 0)')"
+    )
+    page.get_by_role("button", name="Pause").click()
+    assert page.locator("#ca-play").get_attribute("aria-pressed") == "false"
+    stopped = ca_readout(page)
+    page.wait_for_timeout(1500)
+    assert ca_readout(page) == stopped
+
+
+def test_out_of_range_settings_are_named(page, live_server):
+    page.goto(live_server + "/conv-arithmetic")
+    set_fields(page, s=0)
+    page.wait_for_selector("#ca-error:not([hidden])")
+    assert "stride s must be a whole number from 1 to 5" in page.locator("#ca-error").inner_text()
+    assert page.locator("#ca-s").get_attribute("aria-invalid") == "true"
+    set_fields(page, s=1, n=2, k=5, p=0)
+    page.wait_for_function(
+        "() => document.querySelector('#ca-error').textContent.includes('No output')"
+    )
+    set_fields(page, k=2)
+    page.wait_for_selector("#ca-error", state="hidden")
+
+
+def test_conv_arithmetic_controls_are_keyboard_reachable_with_visible_focus(page, live_server):
+    page.goto(live_server + "/conv-arithmetic")
+    page.wait_for_function("() => document.querySelector('#ca-readout').textContent !== ''")
+    page.focus("#ca-d")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "ca-step":
+            break
+    assert page.evaluate("document.activeElement.id") == "ca-step"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
+    page.keyboard.press("Enter")
+    assert ca_readout(page).startswith("Output (0, 1)")
+
+
+def test_conv_arithmetic_fits_a_phone(phone_page, live_server):
+    phone_page.goto(live_server + "/conv-arithmetic?n=9&k=3&s=2&p=1")
+    phone_page.wait_for_function("() => document.querySelector('#ca-readout').textContent !== ''")
+    assert no_sideways_scroll(phone_page)
+    save_screenshot(phone_page, "conv_arithmetic_phone")
