@@ -87,3 +87,37 @@ def test_too_small_message_states_the_geometry():
         Conv2d(1, 1, (5, 3), stride=2, padding=1).forward(np.zeros((1, 1, 2, 9)))
     text = str(info.value)
     assert "2x9" in text and "(5, 3)" in text and "(2, 2)" in text and "(1, 1)" in text
+
+
+def test_hyper_parameters_are_pytorch_named_attributes_normalised_to_pairs():
+    conv = Conv2d(2, 3, [3, 1], stride=np.int64(2), padding=(1, 0), dilation=2, bias=False)
+    assert (conv.in_channels, conv.out_channels) == (2, 3)
+    assert conv.kernel_size == (3, 1) and conv.stride == (2, 2)
+    assert conv.padding == (1, 0) and conv.dilation == (2, 2)
+    assert conv.params.keys() == {"weight"} and conv.params["weight"].shape == (3, 2, 3, 1)
+    transpose = ConvTranspose2d(2, 3, 2, stride=(2, 3), output_padding=(1, 2))
+    assert transpose.output_padding == (1, 2)
+    assert transpose.params["weight"].shape == (2, 3, 2, 2)
+    assert transpose.params["bias"].shape == (3,)
+    pool = MaxPool2d(3, padding=1, ceil_mode=True)
+    assert pool.stride == (3, 3) and pool.padding == (1, 1) and pool.ceil_mode is True
+    avg = AvgPool2d((2, 4), stride=1, count_include_pad=False)
+    assert avg.kernel_size == (2, 4) and avg.stride == (1, 1) and avg.count_include_pad is False
+    linear = Linear(5, 2)
+    assert (linear.in_features, linear.out_features) == (5, 2)
+    assert linear.params["weight"].shape == (2, 5) and linear.params["bias"].shape == (2,)
+
+
+def test_default_initialisation_is_pytorchs_uniform_bound():
+    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)); ConvTranspose2d's fan_in uses C_out * kH * kW."""
+    for layer, fan_in in [
+        (Conv2d(4, 8, 3, rng=0), 4 * 9),
+        (ConvTranspose2d(4, 8, 3, rng=0), 8 * 9),
+        (Linear(50, 20, rng=0), 50),
+    ]:
+        bound = 1 / np.sqrt(fan_in)
+        for value in layer.params.values():
+            assert np.abs(value).max() <= bound
+        assert np.abs(layer.params["weight"]).max() > 0.8 * bound  # spread over the range
+    a, b = Conv2d(1, 2, 3, rng=5), Conv2d(1, 2, 3, rng=5)
+    np.testing.assert_array_equal(a.params["weight"], b.params["weight"])
