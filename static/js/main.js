@@ -187,10 +187,13 @@ function render() {
   const { trace } = state;
   if (!trace) return;
   renderPreprocessing(ui.preprocessing, trace, state.mode);
-  renderProbabilities(ui.probabilities, ui.prediction, trace);
+  // The softmax / cross-entropy panel is the detail view's unit just past the last layer.
+  renderProbabilities(ui.probabilities, ui.prediction, trace, (k) => selectUnit({
+    layerIndex: trace.layers.length, channel: k, y: 0, x: 0,
+  }));
   ui.prediction.dataset.input = describeInput(state.traceInput);
   renderTargetOptions();
-  if (state.selected && state.selected.layerIndex >= trace.layers.length) state.selected = null;
+  if (state.selected && state.selected.layerIndex > trace.layers.length) state.selected = null;
   state.overview = renderOverview(ui.overview, {
     trace,
     mode: state.mode,

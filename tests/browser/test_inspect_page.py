@@ -346,3 +346,41 @@ def test_phone_width_fits_without_sideways_scrolling(phone_page, live_server):
     phone_page.wait_for_selector("[data-testid=saliency]")
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
     save_screenshot(phone_page, "inspect_page_phone")
+
+
+def test_clicking_a_unit_selects_it_and_opens_its_detail_view(page, live_server):
+    body = open_inspect_page(page, live_server)
+    conv1 = body["layers"][0]
+    canvas = page.locator("[data-testid=fmap-0-2]")
+    box = canvas.bounding_box()
+    # Click the centre of cell (row 14, col 9) of the 28x28 map.
+    page.mouse.click(box["x"] + box["width"] * (9.5 / 28), box["y"] + box["height"] * (14.5 / 28))
+    page.wait_for_selector("[data-testid=detail-conv]")
+    assert conv1["kind"] == "conv2d"
+    header = page.locator("[data-testid=detail-view] .detail-header").inner_text()
+    assert "conv1" in header
+    selected = page.eval_on_selector(
+        ".layer-column[data-layer='0'] .selected-box",
+        "b => [b.style.top, b.style.left]",
+    )
+    expected = [100 * 14 / 28, 100 * 9 / 28]
+    assert [float(v.rstrip("%")) for v in selected] == pytest.approx(expected, abs=1e-3)
+    save_screenshot(page, "inspect_page_detail")
+
+
+def test_enter_on_a_focused_map_selects_its_strongest_unit(page, live_server):
+    body = open_inspect_page(page, live_server)
+    pool1 = next(layer for layer in body["layers"] if layer["name"] == "pool1")
+    page.focus(f"[data-testid=fmap-{pool1['index']}-0]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-testid=detail-view] .detail-header")
+    assert "pool1" in page.locator("[data-testid=detail-view] .detail-header").inner_text()
+    assert page.locator(f".layer-column[data-layer='{pool1['index']}'] .selected-box").count() == 1
+
+
+def test_clicking_a_probability_opens_the_softmax_detail(page, live_server):
+    open_inspect_page(page, live_server)
+    page.click(".prob-row[data-class='4']")
+    header = page.locator("[data-testid=detail-view] .detail-header")
+    header.wait_for()
+    assert "softmax" in header.inner_text()

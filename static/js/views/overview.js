@@ -148,7 +148,7 @@ export function renderOverview(container, ctx) {
   trace.layers.forEach((layer, layerIndex) => {
     const tensor = layerTensor(layer, mode);
     const info = layerInfo[layerIndex] || {};
-    const column = element('div', 'layer-column');
+    const column = element('div', layer.output_shape.length === 3 ? 'layer-column' : 'layer-column dense-column');
     column.dataset.layer = String(layerIndex);
     const parameters = info.parameters ?? null;
     column.append(columnHead(layer.name, [
@@ -219,8 +219,8 @@ export function renderOverview(container, ctx) {
 
   function mark(unit, className) {
     clear(className);
-    if (!unit) return;
-    const layer = trace.layers[unit.layerIndex];
+    const layer = unit && trace.layers[unit.layerIndex];
+    if (!layer) return;
     const wrappers = wrappersByLayer[unit.layerIndex] || [];
     if (layer.output_shape.length !== 3) {
       const target = wrappers[0];

@@ -20,9 +20,10 @@ export function predictionText(trace) {
 
 /**
  * Bars for every class in `container`; the predicted class and the loss target marked.
- * `predictionEl` gets the prediction in words.
+ * `predictionEl` gets the prediction in words. Clicking a row (or Enter on it) calls
+ * onSelectClass(k), e.g. to open the softmax / cross-entropy detail.
  */
-export function renderProbabilities(container, predictionEl, trace) {
+export function renderProbabilities(container, predictionEl, trace, onSelectClass = null) {
   predictionEl.textContent = predictionText(trace);
   predictionEl.dataset.class = String(trace.prediction);
   predictionEl.title = `p = ${trace.probabilities[trace.prediction]}`;
@@ -50,6 +51,17 @@ export function renderProbabilities(container, predictionEl, trace) {
     value.className = 'prob-value';
     value.textContent = percent(p);
     item.append(label, track, value);
+    if (onSelectClass) {
+      item.tabIndex = 0;
+      item.setAttribute('role', 'button');
+      item.setAttribute('aria-label', `class ${trace.classes[k]}: ${percent(p)}; show the softmax and loss`);
+      item.addEventListener('click', () => onSelectClass(k));
+      item.addEventListener('keydown', (event) => {
+        if (event.key !== 'Enter' && event.key !== ' ') return;
+        event.preventDefault();
+        onSelectClass(k);
+      });
+    }
     list.append(item);
   });
   const loss = document.createElement('p');
