@@ -34,6 +34,13 @@ def test_docs_assets_themselves_do_not_fetch_fonts_from_a_cdn(client):
     assert not re.search(r"@import\s+url\(\s*['\"]?https?://", css)
 
 
+def test_served_redoc_script_has_no_cdn_logo(client):
+    r = client.get("/docs-assets/redoc.standalone.js")
+    assert r.status_code == 200 and "javascript" in r.headers["content-type"]
+    assert "cdn.redoc.ly" not in r.text
+    assert "API docs by Redocly" in r.text  # the footer stays, with an inline logo
+
+
 def test_openapi_lists_every_route_with_its_error_responses(client, app):
     schema = client.get("/openapi.json").json()
     paths = schema["paths"]
