@@ -211,6 +211,12 @@ def receptive_fields(layers: Sequence[LayerGeometry], input_size) -> list[Recept
                 f"{_fmt(layer.padding)} is smaller than the kernel {_fmt(layer.effective_kernel)}",
                 "kernel_size",
             )
+        if max(out) > MAX_INPUT_SIDE:
+            raise InvalidLayer(
+                index, layer.name,
+                f"output size {_fmt(out)} is larger than {MAX_INPUT_SIDE}: the padding "
+                f"{_fmt(layer.padding)} grows the map", "padding",
+            )
         size, jump, padding = _step(size, jump, padding, layer)
         rows.append(ReceptiveField(layer.name, layer.kind, out, size, jump, padding))
         hw = out
@@ -314,9 +320,9 @@ def _axis_dependencies(
     reach = int(starts.max(initial=0)) + dilation * kernel
     length = max(size_below + 2 * padding, reach) + dilation
     length += -length % dilation
-    diff = np.zeros(length, dtype=np.int64)
-    np.add.at(diff, starts, 1)
-    np.add.at(diff, starts + kernel * dilation, -1)
+    diff = np.bincount(starts, minlength=length) - np.bincount(
+        starts + kernel * dilation, minlength=length
+    )
     covered = np.cumsum(diff.reshape(-1, dilation), axis=0).reshape(-1) > 0
     return covered[padding : padding + size_below]
 

@@ -351,6 +351,10 @@ def test_absurd_inputs_and_layer_counts_are_refused():
         receptive_fields([geometry("c", "conv2d", 1)], MAX_INPUT_SIDE + 1)
     with pytest.raises(InvalidLayer, match="input_size"):
         receptive_fields([geometry("c", "conv2d", 1)], (0, 5))
+    growing = [geometry(f"c{i}", "conv2d", 1, 1, 5000) for i in range(3)]
+    with pytest.raises(InvalidLayer, match="output size 20001x20001 is larger than") as info:
+        receptive_fields(growing, 1)
+    assert (info.value.index, info.value.field) == (1, "padding")
     with pytest.raises(InvalidLayer, match="more than the limit"):
         receptive_fields([geometry("c", "conv2d", 1)] * (MAX_LAYERS + 1), 8)
 
