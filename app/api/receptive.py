@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from app.api.errors import ApiError
 from app.api.schemas import ErrorResponse
@@ -18,7 +18,8 @@ from app.nn.presets import Preset, get_preset, presets
 
 router = APIRouter(prefix="/api/v1", tags=["receptive field"])
 
-IntOrPair = int | list[int]
+# Strict: JSON true/false are not sizes or coordinates (pydantic's lax mode would take them).
+IntOrPair = StrictInt | list[StrictInt]
 
 
 class ReceptiveFieldLayerIn(BaseModel):
@@ -36,9 +37,9 @@ class ReceptiveFieldLayerIn(BaseModel):
 
 
 class ReceptiveFieldUnitIn(BaseModel):
-    layer: int | str = Field(description="The layer's index (0-based) or name.")
-    y: int
-    x: int
+    layer: StrictInt | str = Field(description="The layer's index (0-based) or name.")
+    y: StrictInt
+    x: StrictInt
 
 
 class ReceptiveFieldRequest(BaseModel):
