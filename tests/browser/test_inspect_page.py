@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from app.data import load_digits, split_indices
-from tests.browser.conftest import save_screenshot
+from tests.browser.conftest import ARTIFACTS, save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -302,6 +302,8 @@ def test_download_json_is_the_raw_response_and_png_is_an_image(page, live_server
         page.click("[data-testid=download-png]")
     image = Image.open(download.value.path())
     assert image.format == "PNG"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    image.save(ARTIFACTS / "inspect_page_download.png")
     assert image.width > 600 and image.height > 200
     pixels = np.asarray(image.convert("RGB"))
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50, "the maps were drawn into it"

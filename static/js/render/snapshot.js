@@ -8,18 +8,21 @@ function extent(root) {
 }
 
 function drawText(g, node, dx, dy) {
-  const text = node.textContent.replace(/\s+/g, ' ').trim();
-  if (!text) return;
-  const range = document.createRange();
-  range.selectNodeContents(node);
-  const rect = range.getBoundingClientRect();
-  if (!rect.width) return;
+  const text = node.textContent;
+  if (!text.trim()) return;
   const style = getComputedStyle(node.parentElement);
   if (style.visibility === 'hidden') return;
   g.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
   g.fillStyle = style.color;
   g.textBaseline = 'top';
-  g.fillText(text, rect.left + dx, rect.top + dy, rect.width + 2);
+  // Word by word, each at its own box, so that text wrapped over several lines stays wrapped.
+  const range = document.createRange();
+  for (const word of text.matchAll(/\S+/g)) {
+    range.setStart(node, word.index);
+    range.setEnd(node, word.index + word[0].length);
+    const rect = range.getBoundingClientRect();
+    if (rect.width) g.fillText(word[0], rect.left + dx, rect.top + dy);
+  }
 }
 
 /** Paint `root` and its descendants at (x, y) of the 2-D context g, scroll extent included. */
