@@ -10,6 +10,7 @@ from app.api import inspect, models, pages, receptive, samples
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.limits import install_limits
+from app.api.schemas import Health
 from app.settings import Settings
 
 
@@ -29,7 +30,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_limits(app, settings)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness and readiness probe")
+    @app.get(
+        "/healthz", tags=["health"], summary="Liveness and readiness probe", response_model=Health
+    )
     async def healthz() -> dict[str, str]:  # async: answered on the event loop, never queued
         return {"status": "ok"}
 

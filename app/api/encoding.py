@@ -148,6 +148,22 @@ def information(logits: np.ndarray, target: int) -> dict[str, float]:
     }
 
 
+def check_finite(trace: Trace) -> None:
+    """Raise NonFiniteError naming where a pass first went non-finite: the layers' outputs
+    in forward order, then the deltas in backward order, then the parameter gradients."""
+    candidates = [(f"{lt.name}.output", lt.output) for lt in trace.layers]
+    candidates += [(f"{lt.name}.grad_output", lt.grad_output) for lt in reversed(trace.layers)]
+    candidates.append(("input_grad", trace.input_grad))
+    candidates += [
+        (f"{lt.name}.grad_{key}", grad) for lt in trace.layers for key, grad in lt.grads.items()
+    ]
+    for name, array in candidates:
+        if array is not None:
+            finite = np.isfinite(array)
+            if not finite.all():
+                raise NonFiniteError(name, int(array.size - np.count_nonzero(finite)))
+
+
 def _finite_floats(values: np.ndarray, name: str) -> list[float]:
     arr = np.asarray(values, dtype=np.float64)
     if not np.isfinite(arr).all():
@@ -173,6 +189,7 @@ def encode_trace(
     parts = set(include)
     if trace.input.shape[0] != 1:
         raise ValueError(f"encode_trace takes a trace of one image, got batch {trace.input.shape}")
+    check_finite(trace)
 
     def tensor(array: np.ndarray, name: str) -> dict:
         return encode_tensor(array[0], encoding, name)
