@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictInt
 
 from app.api.errors import ApiError
-from app.api.schemas import ErrorResponse
+from app.api.schemas import ErrorResponse, error_responses
 from app.nn import receptive
 from app.nn.presets import Preset, get_preset, presets
 
@@ -133,6 +133,8 @@ class ReceptiveFieldPreset(BaseModel):
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    # Any body can be malformed (400) or over the app-wide body cap (413).
+    **error_responses(400, 413),
     422: {
         "model": ErrorResponse,
         "description": "`invalid_layer`: a layer, the input size, the preset or the unit is "
