@@ -204,7 +204,7 @@ def inspect_image(model_id: str, source: InspectInput, settings: Settings) -> di
             timings["decode"] = _ms(tick)
             tick = time.perf_counter()
             network_input = digit
-            steps = [{"step": "sample", "image": png_data_url(digit)}]
+            steps = [("sample", digit)]
         else:
             if source.image is not None:
                 gray = decode_image(source.image, settings)
@@ -214,10 +214,7 @@ def inspect_image(model_id: str, source: InspectInput, settings: Settings) -> di
             tick = time.perf_counter()
             prepared = preprocess(gray)
             network_input = prepared.input[0]
-            steps = [
-                {"step": name, "image": png_data_url(step_preview(arr))}
-                for name, arr in prepared.steps
-            ]
+            steps = prepared.steps
     except ImageRejected as exc:
         raise _rejected(exc) from None
     timings["preprocess"] = _ms(tick)
@@ -230,7 +227,11 @@ def inspect_image(model_id: str, source: InspectInput, settings: Settings) -> di
     try:
         body = encode_trace(
             trace, model_id=model.id, classes=model.classes,
-            receptive_fields=receptive_fields(model), preprocessing=steps,
+            receptive_fields=receptive_fields(model),
+            preprocessing=[
+                {"step": name, "image": png_data_url(step_preview(image))}
+                for name, image in steps
+            ],
             include=source.include, encoding=source.encoding,
         )
     except NonFiniteError as exc:

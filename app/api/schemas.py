@@ -194,13 +194,16 @@ class Information(BaseModel):
 
 
 class Timings(BaseModel):
+    """Server-side milliseconds per stage of this request."""
+
     model_config = ConfigDict(extra="allow")
 
-    decode: float
-    preprocess: float
-    forward_backward: float
-    encode: float
-    total: float
+    read: float | None = Field(None, description="Reading the multipart body (uploads only).")
+    decode: float = Field(description="Image bytes, canvas or sample -> grayscale pixels.")
+    preprocess: float = Field(description="The MNIST recipe -> the 28x28 input.")
+    forward_backward: float = Field(description="One forward and one backward pass.")
+    encode: float = Field(description="Trace -> Tensors, and the step previews -> PNG.")
+    total: float = Field(description="decode + preprocess + forward_backward + encode.")
 
 
 class InspectResponse(BaseModel):
