@@ -102,6 +102,15 @@ def parse_json_body(raw: bytes) -> InspectInput:
             raise ApiError(
                 400, "invalid_json", f"the body is not valid JSON: {exc.errors()[0]['msg']}"
             ) from None
+        errors = exc.errors(include_url=False)
+        if all(err["loc"][:1] == ("include",) for err in errors):
+            bad = sorted({repr(err["input"]) for err in errors if isinstance(err["input"], str)})
+            raise ApiError(
+                422, "invalid_include",
+                f"unknown include part(s) {', '.join(bad) or 'given'}; "
+                f"known: {', '.join(INCLUDE_PARTS)}",
+                field="include",
+            ) from None
         raise _validation_error(exc) from None
     include = request.include
     return InspectInput(

@@ -203,7 +203,7 @@ class Timings(BaseModel):
     preprocess: float = Field(description="The MNIST recipe -> the 28x28 input.")
     forward_backward: float = Field(description="One forward and one backward pass.")
     encode: float = Field(description="Trace -> Tensors, and the step previews -> PNG.")
-    total: float = Field(description="decode + preprocess + forward_backward + encode.")
+    total: float = Field(description="The whole pipeline after reading the body.")
 
 
 class InspectResponse(BaseModel):

@@ -97,6 +97,8 @@ def test_negative_target_is_422(client):
 def test_unknown_include_part_is_422_listing_the_known_parts(client):
     r = client.post(URL, json={"sample": 0, "include": "activations,weights"})
     assert_error(r, 422, "invalid_include", "'weights'", "pool_mask", "param_grads")
+    r = client.post(URL, json={"sample": 0, "include": ["activations", "weights"]})
+    assert_error(r, 422, "invalid_include", "'weights'", "pool_mask", "param_grads")
 
 
 def test_multipart_without_image_field_is_422(client):
