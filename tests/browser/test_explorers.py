@@ -131,15 +131,31 @@ def test_editing_the_layers_recomputes_and_bad_values_are_named(page, live_serve
     message = page.locator("#rf-error").inner_text()
     assert "layer 1" in message and "stride must be >= 1" in message
     assert second.locator("[data-key=stride]").get_attribute("aria-invalid") == "true"
+    assert "stale" in page.locator("#rf-page").get_attribute("class")   # old table dimmed
     save_screenshot(page, "receptive_field_invalid_layer")
     second.locator("[data-key=stride]").fill("2")
     page.wait_for_selector("#rf-error", state="hidden")
+    assert "stale" not in page.locator("#rf-page").get_attribute("class")
     page.get_by_role("button", name="Add layer").click()
     page.wait_for_function("() => document.querySelectorAll('#rf-table tbody tr').length === 3")
     # chromium logs the expected 422 as a console error; anything else still fails the test
     expected = [e for e in probe.console_errors if "status of 422" in e]
     assert expected
     probe.console_errors[:] = [e for e in probe.console_errors if e not in expected]
+
+
+def test_play_grows_the_field_layer_by_layer(page, live_server):
+    page.goto(live_server + "/receptive-field?preset=vgg16")
+    wait_for_readout(page, "pool5 unit")
+    page.get_by_role("button", name="Play").click()      # at the last layer: restarts at 0
+    wait_for_readout(page, "conv1_1 unit")
+    sizes = []
+    for name in ("conv1_2", "pool1", "conv2_1"):
+        wait_for_readout(page, f"{name} unit")
+        sizes.append(int(re.search(r"sees a (\d+) field", readout(page)).group(1)))
+    assert sizes == [5, 6, 10]
+    page.get_by_role("button", name="Pause").click()
+    assert page.locator("#rf-play").get_attribute("aria-pressed") == "false"
 
 
 def test_receptive_field_page_fits_a_phone(phone_page, live_server):

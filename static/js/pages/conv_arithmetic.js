@@ -3,6 +3,7 @@
 // Output sizes come from geometry.js (PyTorch's arithmetic, the one the core uses).
 
 import { outputSize } from '../geometry.js';
+import { hatch, prepareCanvas } from './explorer_canvas.js';
 
 const COLOURS = {
   input: '#8fb3dc',
@@ -134,32 +135,6 @@ function cellKind(plan, ty, tx) {
   return 'input';
 }
 
-function prepareCanvas(canvas, cssSize) {
-  const ratio = window.devicePixelRatio || 1;
-  canvas.style.width = `${cssSize}px`;
-  const size = Math.round(cssSize * ratio);
-  if (canvas.width !== size) { canvas.width = size; canvas.height = size; }
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-  ctx.clearRect(0, 0, cssSize, cssSize);
-  return ctx;
-}
-
-function hatchCell(ctx, x, y, c, background, line) {
-  ctx.fillStyle = background;
-  ctx.fillRect(x, y, c, c);
-  ctx.save();
-  ctx.beginPath();
-  ctx.rect(x, y, c, c);
-  ctx.clip();
-  ctx.strokeStyle = line;
-  ctx.lineWidth = 1;
-  ctx.beginPath();
-  for (let o = -c; o < c; o += Math.max(4, c / 4)) { ctx.moveTo(x + o, y + c); ctx.lineTo(x + o + c, y); }
-  ctx.stroke();
-  ctx.restore();
-}
-
 function cellSize(plan) {
   return Math.min(CELL_MAX, (INPUT_MAX_CSS - 4) / plan.grid);
 }
@@ -167,7 +142,7 @@ function cellSize(plan) {
 function drawInput(plan, oy, ox) {
   const c = cellSize(plan);
   const css = Math.ceil(plan.grid * c + 4);
-  const ctx = prepareCanvas(ui.inputCanvas, css);
+  const ctx = prepareCanvas(ui.inputCanvas, css, { setWidth: true });
   const uncovered = new Set(plan.uncovered);
   ctx.font = `${Math.max(9, Math.floor(c * 0.45))}px system-ui, sans-serif`;
   ctx.textAlign = 'center';
@@ -177,13 +152,13 @@ function drawInput(plan, oy, ox) {
       const x = 2 + tx * c;
       const y = 2 + ty * c;
       const kind = cellKind(plan, ty, tx);
-      if (kind === 'padding') hatchCell(ctx, x, y, c, COLOURS.padding, COLOURS.hatch);
+      if (kind === 'padding') hatch(ctx, x, y, c, c, COLOURS.padding, COLOURS.hatch, Math.max(4, c / 4));
       else if (kind === 'zero') {
         ctx.fillStyle = COLOURS.zero;
         ctx.fillRect(x, y, c, c);
         if (c >= 14) { ctx.fillStyle = COLOURS.zeroEdge; ctx.fillText('0', x + c / 2, y + c / 2); }
       } else if (uncovered.has(ty) || uncovered.has(tx)) {
-        hatchCell(ctx, x, y, c, COLOURS.uncovered, COLOURS.uncoveredHatch);
+        hatch(ctx, x, y, c, c, COLOURS.uncovered, COLOURS.uncoveredHatch, Math.max(4, c / 4));
       } else {
         ctx.fillStyle = COLOURS.input;
         ctx.fillRect(x, y, c, c);
@@ -210,7 +185,7 @@ function drawInput(plan, oy, ox) {
 function drawOutput(plan, oy, ox) {
   const c = Math.min(CELL_MAX, (OUTPUT_MAX_CSS - 4) / plan.o);
   const css = Math.ceil(plan.o * c + 4);
-  const ctx = prepareCanvas(ui.outputCanvas, css);
+  const ctx = prepareCanvas(ui.outputCanvas, css, { setWidth: true });
   const current = oy * plan.o + ox;
   for (let y = 0; y < plan.o; y++) {
     for (let x = 0; x < plan.o; x++) {

@@ -4,6 +4,7 @@
 
 import { ApiError, receptiveField, receptiveFieldPresets } from '../api.js';
 import { pair, receptiveBox } from '../geometry.js';
+import { hatch, prepareCanvas } from './explorer_canvas.js';
 
 const KINDS = ['conv2d', 'maxpool2d', 'avgpool2d'];
 const COLOURS = {
@@ -192,6 +193,8 @@ function choosePreset(id) {
 // ---- talking to the API ----
 
 function showError(error) {
+  // the last good table stays on screen, dimmed, until the layers are valid again
+  document.getElementById('rf-page').classList.toggle('stale', Boolean(error));
   if (!error) {
     ui.error.hidden = true;
     ui.error.textContent = '';
@@ -300,33 +303,6 @@ function extent(table) {
   return { y0, x0, y1, x1 };
 }
 
-function prepareCanvas(canvas, cssSize) {
-  const ratio = window.devicePixelRatio || 1;
-  const size = Math.round(cssSize * ratio);
-  if (canvas.width !== size) { canvas.width = size; canvas.height = size; }
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-  ctx.clearRect(0, 0, cssSize, cssSize);
-  return ctx;
-}
-
-function hatch(ctx, x, y, w, h) {
-  ctx.save();
-  ctx.fillStyle = COLOURS.padding;
-  ctx.fillRect(x, y, w, h);
-  ctx.beginPath();
-  ctx.rect(x, y, w, h);
-  ctx.clip();
-  ctx.strokeStyle = COLOURS.hatch;
-  ctx.lineWidth = 1;
-  for (let d = -h; d < w; d += 8) {
-    ctx.moveTo(x + d, y + h);
-    ctx.lineTo(x + d + h, y);
-  }
-  ctx.stroke();
-  ctx.restore();
-}
-
 const INPUT_CSS = 360;
 const UNIT_CSS = 240;
 
@@ -362,7 +338,8 @@ function drawInput(table) {
   const view = inputView(table);
   const { ext } = view;
   const [h, w] = table.input_size;
-  hatch(ctx, view.px(ext.x0), view.py(ext.y0), view.px(ext.x1 + 1) - view.px(ext.x0), view.py(ext.y1 + 1) - view.py(ext.y0));
+  hatch(ctx, view.px(ext.x0), view.py(ext.y0), view.px(ext.x1 + 1) - view.px(ext.x0),
+    view.py(ext.y1 + 1) - view.py(ext.y0), COLOURS.padding, COLOURS.hatch);
   ctx.fillStyle = COLOURS.image;
   ctx.fillRect(view.px(0), view.py(0), view.px(w) - view.px(0), view.py(h) - view.py(0));
   if (view.scale >= 6) {
