@@ -9,6 +9,7 @@ activation in/out, softmax probabilities and loss, and seed 002's backward rule.
 
 from __future__ import annotations
 
+import json
 import math
 
 import httpx
@@ -53,10 +54,19 @@ def trace(live_server):
     return decode(body)
 
 
+def is_sample(request) -> bool:
+    try:
+        return json.loads(request.post_data or "{}").get("sample") == SAMPLE
+    except ValueError:
+        return False
+
+
 def open_sample(page, live_server, mode: str = "forward"):
     page.goto(live_server)
-    page.locator(f'[data-testid="sample-gallery"] [data-sample-id="{SAMPLE}"]').click()
-    page.locator('[data-testid="fmap-0-0"]').wait_for()
+    # The page inspects the first sample on its own; wait for OUR digit's trace to be drawn.
+    with page.expect_response(lambda r: "/inspect" in r.url and is_sample(r.request)):
+        page.locator(f'[data-testid="sample-gallery"] [data-sample-id="{SAMPLE}"]').click()
+    page.locator('#overview-band[aria-busy="false"] [data-testid="fmap-0-0"]').wait_for()
     if mode == "backward":
         # The backward side asks for more parts (pool masks, weight gradients): a new request.
         with page.expect_response(lambda r: "/inspect" in r.url):
@@ -213,6 +223,15 @@ def test_backward_conv_terms_sum_to_the_input_pixels_delta(page, live_server, tr
     assert len(terms) == 16
     corner = trace["layers"][layer - 1]["grad_output"][0, 0, 0]
     assert close(value(page, "detail-conv-backward-sum"), corner, rel=1e-3)
+    # The keyboard moves the pixel too (focus stays on the map).
+    page.get_by_test_id("detail-conv-backward-pick").press("ArrowRight")
+    page.locator('.conv-backward-body[data-pixel="0,0,1"]').wait_for()
+    page.keyboard.press("ArrowDown")
+    page.locator('.conv-backward-body[data-pixel="0,1,1"]').wait_for()
+    terms = values(page, '[data-testid="detail-conv-backward-terms"] .num.term')
+    assert len(terms) == 16 * 4
+    inner = trace["layers"][layer - 1]["grad_output"][0, 1, 1]
+    assert close(value(page, "detail-conv-backward-sum"), inner, rel=1e-3)
     save_screenshot(page, "detail_conv_backward")
 
 
@@ -275,7 +294,15 @@ def test_detail_view_fits_a_phone(phone_page, live_server, trace):
     open_sample(page, live_server)
     _, h, w = trace["layers"][3]["output"].shape
     click_unit(page, 3, 0, 2, 2, h, w)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # Nothing in the detail view reaches past the phone's width (wide tables scroll inside
+    # their own box); the page as a whole is the inspect page's test.
+    overflowing = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="detail-view"] *')]
+            .filter((e) => e.getBoundingClientRect().right > 390.5
+                && !e.parentElement.closest('.table-scroll, .kernel-grid'))
+            .map((e) => `${e.tagName}.${e.className}`)"""
+    )
+    assert overflowing == []
     assert close(value(page, "detail-conv-sum"), trace["layers"][3]["output"][0, 2, 2])
     save_screenshot(page, "detail_conv_phone")
 
@@ -322,3 +349,23 @@ def test_flatten_unit_maps_back_to_its_channel_row_and_column(page, live_server,
     c, h, w = np.unravel_index(i, trace["layers"][layer - 1]["output"].shape)
     assert close(value(page, "detail-flatten-in"), trace["layers"][layer - 1]["output"][c, h, w])
     assert close(value(page, "detail-flatten-out"), trace["layers"][layer]["output"][i])
+
+
+def test_backward_activation_delta_is_delta_out_times_the_slope(page, live_server, trace):
+    open_sample(page, live_server, mode="backward")
+    layer = 8  # relu3, after fc1: a dense activation
+    fc1 = trace["layers"][layer - 1]
+    strip = page.get_by_test_id(f"fmap-{layer}-0")
+    strip.scroll_into_view_if_needed()
+    box = strip.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.get_by_test_id("detail-activation-backward").wait_for()
+    unit = selected_unit(page)
+    x_in = fc1["output"][unit]
+    assert close(value(page, "detail-activation-in"), x_in)
+    delta_out = trace["layers"][layer]["grad_output"][unit]
+    assert close(value(page, "detail-activation-delta-out"), delta_out)
+    slope = 1.0 if x_in > 0 else 0.0
+    assert value(page, "detail-activation-derivative") == slope
+    assert close(value(page, "detail-activation-delta-in"), delta_out * slope)
+    assert close(value(page, "detail-activation-delta-in-trace"), fc1["grad_output"][unit])

@@ -175,11 +175,15 @@ function backwardPanel(ctx, pixel) {
   const where = layerIndex === 0 ? 'input_grad' : `${trace.layers[layerIndex - 1].name}'s grad_output`;
 
   const container = el('div', { class: 'conv-backward-body' });
-  const render = (next) => container.replaceWith(backwardPanel(ctx, next));
+  const render = (next, refocus) => {
+    const replacement = backwardPanel(ctx, next);
+    container.replaceWith(replacement);
+    if (refocus) replacement.querySelector(`[data-testid="${refocus}"]`).focus();
+  };
   const channelPicker = el('label', { class: 'inline-control' }, 'input channel ',
     el('select', {
       testid: 'detail-conv-backward-channel',
-      onchange: (event) => render([Number(event.target.value), iy, ix]),
+      onchange: (event) => render([Number(event.target.value), iy, ix], 'detail-conv-backward-channel'),
     }, ...Array.from({ length: cIn }, (_, k) => el('option', {
       value: k, text: String(k), selected: k === c,
     }))));
@@ -190,7 +194,18 @@ function backwardPanel(ctx, pixel) {
   });
   gradMap.classList.add('clickable');
   gradMap.dataset.testid = 'detail-conv-backward-pick';
+  gradMap.tabIndex = 0;
+  gradMap.setAttribute('aria-label', `${gradMap.getAttribute('aria-label')}; arrow keys move the pixel`);
   gradMap.addEventListener('click', (event) => render([c, ...cellAt(gradMap, event)]));
+  const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+  gradMap.addEventListener('keydown', (event) => {
+    const move = moves[event.key];
+    if (!move) return;
+    event.preventDefault();
+    const ny = Math.min(inH - 1, Math.max(0, iy + move[0]));
+    const nx = Math.min(inW - 1, Math.max(0, ix + move[1]));
+    render([c, ny, nx], 'detail-conv-backward-pick');
+  });
   const outputBoxes = touching.map((u) => ({ y0: u.oy, x0: u.ox, y1: u.oy, x1: u.ox, colour: '#000', width: 1 }));
   const deltaMap = heatmapCanvas(gradOut, ctx.channel, {
     cell: Math.max(3, Math.floor(140 / Math.max(outH, outW))), signed: true, boxes: outputBoxes,

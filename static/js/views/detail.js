@@ -36,17 +36,21 @@ function stateOf(container) {
 }
 
 /**
- * Move the selection to another unit: tell the page (which may redraw the detail itself) and
- * redraw here if it did not.
+ * Move the selection to another unit: tell the page, which normally redraws the detail
+ * (perhaps after a microtask), and redraw here only if it has not done so by the next task.
  */
 function selectUnit(container, layerIndex, channel, y, x) {
   const state = stateOf(container);
   const before = state.renders;
   const ctx = state.ctx;
-  if (ctx.onSelectUnit) ctx.onSelectUnit(layerIndex, channel, y, x);
-  if (stateOf(container).renders === before) {
+  if (!ctx.onSelectUnit) {
     showDetail(container, { ...ctx, layerIndex, channel, y, x });
+    return;
   }
+  ctx.onSelectUnit(layerIndex, channel, y, x);
+  setTimeout(() => {
+    if (state.renders === before) showDetail(container, { ...ctx, layerIndex, channel, y, x });
+  }, 0);
 }
 
 function header(trace, ctx) {
