@@ -55,6 +55,45 @@ def test_30_mb_json_body_streamed_without_content_length_is_refused_with_413(cli
     assert error_of(response) == (413, "payload_too_large")
 
 
+def test_multipart_streamed_past_the_cap_without_content_length_is_refused_with_413(client):
+    head = b'--b\r\nContent-Disposition: form-data; name="image"; filename="x"\r\n\r\n'
+
+    def chunks():
+        yield head
+        for _ in range(12):
+            yield b"\0" * MB
+        yield b"\r\n--b--\r\n"
+
+    response = client.post(
+        INSPECT, content=chunks(), headers={"content-type": "multipart/form-data; boundary=b"}
+    )
+    assert "content-length" not in response.request.headers
+    assert error_of(response) == (413, "payload_too_large")
+
+
+def test_uploads_stay_in_memory_never_spill_to_disk(client, monkeypatch):
+    import starlette.formparsers as formparsers
+
+    spools = []
+
+    class RecordingSpool(formparsers.SpooledTemporaryFile):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            spools.append(self)
+
+        def close(self):
+            spools.append(("rolled to disk", self._rolled))
+            super().close()
+
+    monkeypatch.setattr(formparsers, "SpooledTemporaryFile", RecordingSpool)
+    big = encode(Image.fromarray(
+        np.random.default_rng(0).integers(0, 256, (1200, 1200), dtype=np.uint8)), "PNG")
+    assert len(big) > 1 * MB
+    response = client.post(INSPECT, files={"image": ("big.png", big, "image/png")})
+    assert response.status_code == 200
+    assert ("rolled to disk", False) in spools and ("rolled to disk", True) not in spools
+
+
 def test_body_just_under_the_cap_is_read_and_judged_on_its_content(client):
     response = client.post(
         INSPECT, files={"image": ("big.bin", b"\x01" * (10 * MB - 4096), "image/png")}
