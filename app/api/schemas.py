@@ -199,11 +199,12 @@ class Timings(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     read: float | None = Field(None, description="Reading the multipart body (uploads only).")
+    parse: float | None = Field(None, description="Parsing the JSON body (JSON bodies only).")
     decode: float = Field(description="Image bytes, canvas or sample -> grayscale pixels.")
     preprocess: float = Field(description="The MNIST recipe -> the 28x28 input.")
     forward_backward: float = Field(description="One forward and one backward pass.")
     encode: float = Field(description="Trace -> Tensors, and the step previews -> PNG.")
-    total: float = Field(description="The whole pipeline after reading the body.")
+    total: float = Field(description="The whole pipeline after reading and parsing the body.")
 
 
 class InspectResponse(BaseModel):
