@@ -42,6 +42,11 @@ class ReceptiveFieldUnitIn(BaseModel):
     x: StrictInt
 
 
+class PixelIn(BaseModel):
+    y: int
+    x: int
+
+
 class ReceptiveFieldRequest(BaseModel):
     """Either `preset` or `layers`."""
 
@@ -53,6 +58,9 @@ class ReceptiveFieldRequest(BaseModel):
         None, description="n or [h, w]; default: the preset's. Required with `layers`."
     )
     unit: ReceptiveFieldUnitIn | None = None
+    pixel: PixelIn | None = Field(
+        None, description="An input pixel: each layer then lists the units whose field holds it."
+    )
 
     model_config = {
         "json_schema_extra": {
@@ -75,6 +83,15 @@ class LayerConfig(BaseModel):
     ceil_mode: bool
 
 
+class UnitBox(BaseModel):
+    """Inclusive rows y0..y1 and columns x0..x1 (of the input, or of a layer's units)."""
+
+    y0: int
+    x0: int
+    y1: int
+    x1: int
+
+
 class ReceptiveFieldLayer(BaseModel):
     """One layer's output and field, each an [h, w] pair. Unit i's field spans
     [i * jump - padding, i * jump - padding + size - 1] in input pixels."""
@@ -88,15 +105,10 @@ class ReceptiveFieldLayer(BaseModel):
     jump: list[int] = Field(description="Input pixels between neighbouring units.")
     padding: list[int] = Field(description="How far unit 0's field reaches before pixel 0.")
     start: list[int | float] = Field(description="Centre of unit 0's field (may be x.5).")
-
-
-class UnitBox(BaseModel):
-    """Inclusive input rows y0..y1 and columns x0..x1."""
-
-    y0: int
-    x0: int
-    y1: int
-    x1: int
+    units_seeing: UnitBox | None = Field(
+        None, description="With `pixel`: the range of this layer's units whose field holds it "
+        "(null when none does: a stride larger than the field skips pixels)."
+    )
 
 
 class ResolvedUnit(BaseModel):
@@ -231,6 +243,15 @@ def receptive_field(body: ReceptiveFieldRequest) -> ReceptiveFieldResponse:
                 for i, (layer, row) in enumerate(zip(layers, rows, strict=True))
             ],
         )
+        if body.pixel is not None:
+            y, x = body.pixel.y, body.pixel.x
+            if not (0 <= y < input_hw[0] and 0 <= x < input_hw[1]):
+                raise _invalid_request(
+                    f"pixel ({y}, {x}) is outside the {input_hw[0]}x{input_hw[1]} input", "pixel"
+                )
+            for layer, row in zip(result.layers, rows, strict=True):
+                seeing = receptive.units_seeing(row, y, x)
+                layer.units_seeing = None if seeing is None else UnitBox(**seeing)
         if body.unit is not None:
             index = _resolve_unit(body.unit, rows)
             y, x = body.unit.y, body.unit.x

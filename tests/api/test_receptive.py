@@ -164,3 +164,22 @@ def test_openapi_documents_the_route_and_its_error_envelope(client):
     assert ref.endswith("/ErrorResponse")
     assert "invalid_layer" in route["responses"]["422"]["description"]
     assert "ReceptiveFieldRequest" in schema["components"]["schemas"]
+
+
+def test_a_pixel_lists_the_units_that_see_it_in_every_layer(client):
+    body = {"layers": [{"kind": "maxpool2d", "kernel_size": 2, "stride": 3},
+                       {"kind": "conv2d", "kernel_size": 3, "padding": 1}],
+            "input_size": 9, "pixel": {"y": 2, "x": 4}}
+    layers = post(client, body).json()["layers"]
+    assert layers[0]["units_seeing"] is None          # rows 2, 5, 8 fall between the windows
+    body["pixel"] = {"y": 4, "x": 7}
+    layers = post(client, body).json()["layers"]
+    assert layers[0]["units_seeing"] == {"y0": 1, "x0": 2, "y1": 1, "x1": 2}
+    assert layers[1]["units_seeing"] == {"y0": 0, "x0": 1, "y1": 2, "x1": 2}
+
+
+def test_a_pixel_outside_the_input_is_refused(client):
+    r = post(client, {"preset": "lenet5", "pixel": {"y": 0, "x": 28}})
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "pixel"
+    assert "outside the 28x28 input" in r.json()["error"]["message"]

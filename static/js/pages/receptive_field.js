@@ -229,7 +229,11 @@ async function refresh({ keepUnit = false } = {}) {
       state.point = { y: Math.floor((h - 1) / 2), x: Math.floor((w - 1) / 2) };
     }
     if (!keepUnit || !state.unit) state.unit = unitFor(layers[state.layerIndex], state.point);
-    const withUnit = await receptiveField({ ...body, unit: { layer: state.layerIndex, y: state.unit.y, x: state.unit.x } });
+    const withUnit = await receptiveField({
+      ...body,
+      unit: { layer: state.layerIndex, y: state.unit.y, x: state.unit.x },
+      pixel: state.point,
+    });
     if (ticket !== state.request) return;
     state.table = withUnit;
     showError(null);
@@ -374,13 +378,6 @@ function drawInput(table) {
   ctx.stroke();
 }
 
-/** Along one axis, the units [first, last] whose field holds input pixel p (null if none). */
-function seeingRange(p, size, jump, padding, n) {
-  const first = Math.max(0, Math.ceil((p + padding - size + 1) / jump));
-  const last = Math.min(n - 1, Math.floor((p + padding) / jump));
-  return first > last ? null : [first, last];
-}
-
 function unitView(table) {
   const [oh, ow] = table.layers[state.layerIndex].output_size;
   const cell = (UNIT_CSS - 4) / Math.max(oh, ow);
@@ -395,11 +392,10 @@ function drawUnits(table) {
   const { oh, ow, cell, offX, offY } = unitView(table);
   ctx.fillStyle = COLOURS.unit;
   ctx.fillRect(offX, offY, ow * cell, oh * cell);
-  const ys = seeingRange(state.point.y, row.size[0], row.jump[0], row.padding[0], oh);
-  const xs = seeingRange(state.point.x, row.size[1], row.jump[1], row.padding[1], ow);
-  if (ys && xs) {
+  const seeing = row.units_seeing;
+  if (seeing) {
     ctx.fillStyle = COLOURS.seeing;
-    ctx.fillRect(offX + xs[0] * cell, offY + ys[0] * cell, (xs[1] - xs[0] + 1) * cell, (ys[1] - ys[0] + 1) * cell);
+    ctx.fillRect(offX + seeing.x0 * cell, offY + seeing.y0 * cell, (seeing.x1 - seeing.x0 + 1) * cell, (seeing.y1 - seeing.y0 + 1) * cell);
   }
   if (cell >= 5) {
     ctx.strokeStyle = 'rgba(255, 255, 255, 0.9)';
@@ -411,8 +407,8 @@ function drawUnits(table) {
   const unit = table.unit;
   ctx.fillStyle = COLOURS.chosen;
   ctx.fillRect(offX + unit.x * cell, offY + unit.y * cell, Math.max(cell, 2), Math.max(cell, 2));
-  const seeing = ys && xs ? (ys[1] - ys[0] + 1) * (xs[1] - xs[0] + 1) : 0;
-  ui.unitCaption.textContent = `${row.name}: ${oh}×${ow} units. Orange: the chosen unit; light orange: the ${seeing} unit${seeing === 1 ? '' : 's'} whose field holds the marked pixel.`;
+  const count = seeing ? (seeing.y1 - seeing.y0 + 1) * (seeing.x1 - seeing.x0 + 1) : 0;
+  ui.unitCaption.textContent = `${row.name}: ${oh}×${ow} units. Orange: the chosen unit; light orange: the ${count} unit${count === 1 ? '' : 's'} whose field holds the marked pixel.`;
 }
 
 // ---- interaction ----
