@@ -139,10 +139,12 @@ export async function listModels({ signal } = {}) {
   return body.models;
 }
 
-/** GET /api/v1/models/{id} -> the model card with its `layers` table. */
-export async function getModel(modelId, { signal } = {}) {
-  const { body } = await request(`${API}/models/${encodeURIComponent(modelId)}`, { signal });
-  return body;
+/** GET /api/v1/models/{id} -> the model card with its `layers` table; with weights: true each
+ * layer with parameters also has `params` {weight, bias} (decoded Tensors). */
+export async function getModel(modelId, { weights = false, signal } = {}) {
+  const query = weights ? '?include=weights' : '';
+  const { body } = await request(`${API}/models/${encodeURIComponent(modelId)}${query}`, { signal });
+  return decodeTensors(body);
 }
 
 /** GET /api/v1/samples -> [{id, label, thumbnail}] (the bundled gallery). */

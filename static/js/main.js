@@ -8,11 +8,13 @@ import { initDrawPad, initUpload, renderPreprocessing, renderSamples } from './v
 import { renderOverview } from './views/overview.js';
 import { renderProbabilities } from './views/probabilities.js';
 
-// Parts of the trace the page asks for: the detail views need params (conv arithmetic); the
-// backward side also shows the pooling masks and weight gradients.
+// Parts of the trace the page asks for; the backward side also shows the pooling masks and
+// weight gradients. The weights (which the detail views' arithmetic needs) do not change from
+// one input to the next: they come once per model from the model card and are attached to
+// every trace as layer.params, so each inspect (one per pen stroke) stays small.
 const INCLUDE = {
-  forward: ['activations', 'gradients', 'pool_indices', 'params'],
-  backward: ['activations', 'gradients', 'pool_indices', 'params', 'pool_mask', 'param_grads'],
+  forward: ['activations', 'gradients', 'pool_indices'],
+  backward: ['activations', 'gradients', 'pool_indices', 'pool_mask', 'param_grads'],
 };
 
 function byId(id) {
@@ -48,6 +50,7 @@ const ui = {
 const state = {
   modelId: null,
   layerInfo: [],
+  layerInfoModel: null,
   input: null,
   target: null,
   mode: 'forward',
@@ -98,6 +101,7 @@ async function runInspect() {
       signal: controller.signal,
     });
     if (controller !== state.controller) return;
+    if (trace.model === state.layerInfoModel) attachWeights(trace, state.layerInfo);
     state.trace = trace;
     state.traceInput = input;
     showError(null);
@@ -116,6 +120,14 @@ function describeInput(input) {
   if (input.file) return `file:${input.file.name || ''}`;
   if (input.pixels) return 'pixels';
   return `sample:${input.sample}`;
+}
+
+/** Give each layer of a trace its parameters from the model card (same model, same order). */
+function attachWeights(trace, layerInfo) {
+  trace.layers.forEach((layer, i) => {
+    const info = layerInfo[i];
+    if (!layer.params && info && info.name === layer.name && info.params) layer.params = info.params;
+  });
 }
 
 function setInput(input, { keepTarget = false } = {}) {
@@ -219,13 +231,16 @@ function setMode(mode) {
 }
 
 async function selectModel(modelId) {
+  state.controller?.abort();
   state.modelId = modelId;
   state.selected = null;
   state.layerInfo = [];
+  state.layerInfoModel = null;
   try {
-    const card = await api.getModel(modelId);
+    const card = await api.getModel(modelId, { weights: true });
     if (state.modelId !== modelId) return;
     state.layerInfo = card.layers || [];
+    state.layerInfoModel = modelId;
     ui.modelDescription.textContent = card.description || '';
   } catch (error) {
     showError(error);

@@ -386,3 +386,36 @@ def test_clicking_a_probability_opens_the_softmax_detail(page, live_server):
     header = page.locator("[data-testid=detail-view] .detail-header")
     header.wait_for()
     assert "softmax" in header.inner_text()
+
+
+def test_model_picker_switches_the_network_and_keeps_the_input(page, live_server):
+    open_inspect_page(page, live_server)
+    options = page.eval_on_selector_all(
+        "[data-testid=model-select] option", "os => os.map(o => o.value)"
+    )
+    listed = [m["id"] for m in httpx.get(f"{live_server}/api/v1/models").json()["models"]]
+    assert options == listed
+    assert "lenet5-classic" in options
+    first = page.locator("[data-testid=sample-gallery] button").first
+    sample_id = int(first.get_attribute("data-sample-id"))
+    with page.expect_response(lambda r: r.url.endswith("/models/lenet5-classic/inspect")):
+        page.select_option("[data-testid=model-select]", "lenet5-classic")
+    page.wait_for_selector(".layer-column .layer-name:text-is('tanh1')")
+    expected = api_inspect(live_server, "lenet5-classic", json={"sample": sample_id})
+    assert_prediction_matches(page, expected)
+    assert "avgpool2d" in page.locator(".layer-column[data-layer='2'] .layer-head").inner_text()
+
+
+def test_each_inspect_is_small_and_weights_come_once_per_model(page, live_server):
+    requests = []
+    page.on("request", lambda r: "/api/v1/" in r.url and requests.append(r.url))
+    body = open_inspect_page(page, live_server)
+    assert "params" not in body["include"]
+    weight_requests = [u for u in requests if u.endswith("/models/lenet5?include=weights")]
+    assert len(weight_requests) == 1
+    # The detail view still gets the weights: the conv arithmetic matches the trace.
+    page.click("[data-testid=fmap-0-0]")
+    page.wait_for_selector("[data-testid=detail-conv-output]")
+    for _ in range(3):
+        page.click("[data-testid=sample-gallery] button >> nth=4")
+    assert len([u for u in requests if "include=weights" in u]) == 1
