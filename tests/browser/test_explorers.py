@@ -105,6 +105,16 @@ def test_clicking_a_unit_and_the_input_moves_the_box(page, live_server):
     page.keyboard.press("ArrowLeft")
     wait_for_readout(page, "unit (4, 3)")
     save_screenshot(page, "receptive_field_lenet5_unit")
+    # conv2 (5x5 on a 14x14 input) links to its sliding window on the other page
+    page.locator("#rf-table tbody tr").nth(2).get_by_role("button").click()
+    wait_for_readout(page, "conv2 unit")
+    link = page.locator("#rf-window-hint a")
+    assert link.get_attribute("href") == "/conv-arithmetic?n=14&k=5&s=1&p=0&d=1"
+    link.click()
+    page.wait_for_url("**/conv-arithmetic?*")
+    page.wait_for_function(
+        "() => document.querySelector('#ca-formula').textContent.endsWith('= 10')"
+    )
 
 
 def test_editing_the_layers_recomputes_and_bad_values_are_named(page, live_server, probe):

@@ -40,6 +40,7 @@ const ui = {
   unitCanvas: $('rf-unit-canvas'),
   unitCaption: $('rf-unit-caption'),
   readout: $('rf-readout'),
+  windowHint: $('rf-window-hint'),
 };
 
 const state = {
@@ -265,6 +266,32 @@ function render() {
   ui.readout.textContent = `${row.name} unit (${table.unit.y}, ${table.unit.x}) sees a `
     + `${showPair(row.size)} field: ${span(b)}; inside the input ${span(c)}; `
     + `reads ${span(f)}. Neighbouring units are ${showPair(row.jump)} pixels apart.`;
+  renderWindowLink(table);
+}
+
+// The conv-arithmetic page's limits: a layer that fits them links to its sliding window there.
+const WINDOW_LIMITS = { n: 32, k: 9, s: 5, p: 8, d: 4 };
+
+function renderWindowLink(table) {
+  const index = state.layerIndex;
+  const row = table.layers[index];
+  const inputSize = index === 0 ? table.input_size : table.layers[index - 1].output_size;
+  const cfg = row.config;
+  const values = { n: inputSize, k: cfg.kernel_size, s: cfg.stride, p: cfg.padding, d: cfg.dilation };
+  ui.windowHint.replaceChildren();
+  const square = Object.values(values).every(([h, w]) => h === w);
+  const fits = Object.entries(values).every(([key, [h]]) => h <= WINDOW_LIMITS[key]);
+  if (!square || !fits || cfg.ceil_mode) {
+    ui.windowHint.textContent = `${row.name}'s window (input ${showPair(inputSize)}) is too large, `
+      + 'not square or in ceil mode: the Conv arithmetic page draws square floor-mode windows up to '
+      + `an input of ${WINDOW_LIMITS.n}.`;
+    return;
+  }
+  const query = new URLSearchParams(Object.entries(values).map(([key, [h]]) => [key, String(h)]));
+  const link = document.createElement('a');
+  link.href = `/conv-arithmetic?${query}`;
+  link.textContent = `${row.name}'s window sliding over its ${showPair(inputSize)} input`;
+  ui.windowHint.append('See ', link, ' in Conv arithmetic.');
 }
 
 function renderTable(table) {
