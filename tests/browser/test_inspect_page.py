@@ -419,3 +419,60 @@ def test_each_inspect_is_small_and_weights_come_once_per_model(page, live_server
     for _ in range(3):
         page.click("[data-testid=sample-gallery] button >> nth=4")
     assert len([u for u in requests if "include=weights" in u]) == 1
+
+
+def test_dropping_an_image_file_inspects_it(page, live_server):
+    open_inspect_page(page, live_server)
+    images, _ = load_digits()
+    _, heldout = split_indices()
+    png = photo_like_png(images[int(heldout[5])])
+    with page.expect_response(is_inspect) as answered:
+        page.evaluate(
+            """bytes => {
+                const file = new File([new Uint8Array(bytes)], 'dropped.png', {type: 'image/png'});
+                const transfer = new DataTransfer();
+                transfer.items.add(file);
+                const zone = document.getElementById('drop-zone');
+                for (const type of ['dragenter', 'dragover', 'drop']) {
+                    zone.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true,
+                                                            cancelable: true}));
+                }
+            }""",
+            list(png),
+        )
+    assert answered.value.status == 200
+    wait_for_input(page, "file:dropped.png")
+    expected = api_inspect(live_server, files={"image": ("dropped.png", png, "image/png")})
+    assert_prediction_matches(page, expected)
+
+
+def test_a_newer_input_aborts_the_request_still_running(page, live_server):
+    open_inspect_page(page, live_server)
+    held = []
+    failed = []
+    page.on("requestfailed", lambda r: is_inspect(r) and failed.append(r))
+    page.route(INSPECT, lambda route: held.append(route))
+    buttons = page.locator("[data-testid=sample-gallery] button")
+    buttons.nth(1).click()
+    page.wait_for_function("() => document.querySelector('#overview-band').ariaBusy === 'true'")
+    page.unroute(INSPECT)
+    second_id = int(buttons.nth(2).get_attribute("data-sample-id"))
+    with page.expect_response(is_inspect):
+        buttons.nth(2).click()
+    page.wait_for_function("() => document.querySelector('#overview-band').ariaBusy === 'false'")
+    assert len(failed) == 1, "the first request was aborted"
+    assert json.loads(failed[0].post_data)["sample"] == int(buttons.nth(1).get_attribute(
+        "data-sample-id"))
+    wait_for_input(page, f"sample:{second_id}")
+
+
+def test_touch_drawing_on_a_phone_inspects_the_drawing(phone_page, live_server):
+    open_inspect_page(phone_page, live_server)
+    pad = phone_page.locator("[data-testid=draw-pad]")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    with phone_page.expect_request(is_inspect) as sent:
+        phone_page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    pixels = np.asarray(json.loads(sent.value.post_data)["pixels"])
+    assert pixels.max() == 255 and pixels.min() == 0
+    wait_for_input(phone_page, "pixels")
