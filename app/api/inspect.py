@@ -105,10 +105,11 @@ def parse_json_body(raw: bytes) -> InspectInput:
         errors = exc.errors(include_url=False)
         if all(err["loc"][:1] == ("include",) for err in errors):
             bad = sorted({repr(err["input"]) for err in errors if isinstance(err["input"], str)})
+            problem = f"unknown include part(s) {', '.join(bad)}" if bad else (
+                "include must be a comma list or a list of part names"
+            )
             raise ApiError(
-                422, "invalid_include",
-                f"unknown include part(s) {', '.join(bad) or 'given'}; "
-                f"known: {', '.join(INCLUDE_PARTS)}",
+                422, "invalid_include", f"{problem}; known: {', '.join(INCLUDE_PARTS)}",
                 field="include",
             ) from None
         raise _validation_error(exc) from None
