@@ -43,8 +43,8 @@ class ReceptiveFieldUnitIn(BaseModel):
 
 
 class PixelIn(BaseModel):
-    y: int
-    x: int
+    y: StrictInt
+    x: StrictInt
 
 
 class ReceptiveFieldRequest(BaseModel):
