@@ -23,11 +23,24 @@ export function denseGrid(n) {
   return { rows: Math.ceil(n / cols), cols };
 }
 
+/** Unit i of a dense strip with `rows` rows -> its cell [row, col] (columns read downwards). */
+export function denseCellOf(unit, rows) {
+  return [unit % rows, Math.floor(unit / rows)];
+}
+
+/** The inverse of denseCellOf: the unit in cell (row, col). */
+export function denseUnitAt(row, col, rows) {
+  return col * rows + row;
+}
+
 /** The per-unit values of a dense layer laid out on its grid (row-major), NaN where unused. */
-function denseCells(data, n) {
+export function denseCells(data, n) {
   const { rows, cols } = denseGrid(n);
   const cells = new Float32Array(rows * cols).fill(NaN);
-  for (let i = 0; i < n; i += 1) cells[(i % rows) * cols + Math.floor(i / rows)] = data[i];
+  for (let i = 0; i < n; i += 1) {
+    const [row, col] = denseCellOf(i, rows);
+    cells[row * cols + col] = data[i];
+  }
   return { rows, cols, cells };
 }
 
@@ -201,7 +214,7 @@ export function renderOverview(container, ctx) {
       canvas.title = `${layer.name}: ${n} units, ${fmt(tensor.min)} … ${fmt(tensor.max)}`;
       const toUnit = (event) => {
         const [row, col] = cellAt(canvas, event, rows, cols);
-        const unit = col * rows + row;
+        const unit = denseUnitAt(row, col, rows);
         return unit < n ? { layerIndex, channel: unit, y: 0, x: 0 } : null;
       };
       wrappers.push(wireMap(canvas, { layerIndex, channel: 0, h: rows, w: cols, toUnit, ctx, tensor, dense: { rows, cols, n } }));
@@ -226,8 +239,7 @@ export function renderOverview(container, ctx) {
       const target = wrappers[0];
       if (!target) return;
       const { rows, cols } = target.dense;
-      const row = unit.channel % rows;
-      const col = Math.floor(unit.channel / rows);
+      const [row, col] = denseCellOf(unit.channel, rows);
       placeBox(target.wrapper, { y0: row, x0: col, y1: row, x1: col }, rows, cols, className);
       return;
     }
