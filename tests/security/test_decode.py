@@ -10,6 +10,8 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from app.imaging import WORKING_SIDE, ImageRejected, decode_image, pixels_to_image
@@ -69,6 +71,12 @@ def jpeg_declaring(width: int, height: int) -> bytes:
 def noise_rgb(side: int = 64, seed: int = 0) -> Image.Image:
     rng = np.random.default_rng(seed)
     return Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8))
+
+
+def rotated_exif(orientation: int) -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return exif
 
 
 def zip_bytes() -> bytes:
@@ -222,9 +230,7 @@ def test_exif_orientation_is_applied():
     # clockwise to display", so the upright image is 20 wide x 40 high, black on top.
     stored = Image.new("L", (40, 20), 255)
     stored.paste(0, (0, 0, 10, 20))
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    gray = decoded(encode(stored, "JPEG", exif=exif, quality=95))
+    gray = decoded(encode(stored, "JPEG", exif=rotated_exif(6), quality=95))
     assert gray.shape == (40, 20)
     assert gray[:8].max() < 40 and gray[12:].min() > 215
 
@@ -340,3 +346,46 @@ def test_elongated_canvas_gets_the_aspect_ratio_error():
     with pytest.raises(ImageRejected) as caught:
         pixels_to_image([[0] * 1000], SETTINGS)
     assert caught.value.code == "extreme_aspect_ratio"
+
+
+# ----------------------------------------------------------------------------- mutation fuzzing
+
+SEEDS = {
+    "png": encode(noise_rgb(24), "PNG"),
+    "png-palette": encode(noise_rgb(24).convert("P"), "PNG", transparency=3),
+    "png-16-bit": encode(Image.fromarray(np.arange(576, dtype=np.uint16).reshape(24, 24) * 99),
+                         "PNG"),
+    "jpeg": encode(noise_rgb(24), "JPEG"),
+    "jpeg-progressive-exif": encode(noise_rgb(24), "JPEG", progressive=True,
+                                    exif=rotated_exif(8)),
+    "gif": encode(noise_rgb(24).convert("P"), "GIF"),
+    "webp": encode(noise_rgb(24), "WEBP"),
+    "bmp": encode(noise_rgb(24), "BMP"),
+    "bmp-gray": encode(noise_rgb(24).convert("L"), "BMP"),
+}
+
+
+@given(
+    seed=st.sampled_from(sorted(SEEDS)),
+    edits=st.lists(
+        st.tuples(st.integers(0, 10**6), st.integers(0, 255), st.sampled_from(["set", "cut"])),
+        min_size=1, max_size=6,
+    ),
+)
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+def test_mutated_images_decode_or_are_rejected_never_crash(seed, edits):
+    data = bytearray(SEEDS[seed])
+    for position, value, kind in edits:
+        if not data:
+            break
+        at = position % len(data)
+        if kind == "set":
+            data[at] = value
+        else:
+            del data[at:]
+    try:
+        gray = decode_image(bytes(data), SETTINGS)
+    except ImageRejected as error:
+        assert error.status in (415, 422) and error.code and error.message
+    else:
+        assert gray.mode == "L" and max(gray.size) <= WORKING_SIDE
