@@ -476,3 +476,24 @@ def test_touch_drawing_on_a_phone_inspects_the_drawing(phone_page, live_server):
     pixels = np.asarray(json.loads(sent.value.post_data)["pixels"])
     assert pixels.max() == 255 and pixels.min() == 0
     wait_for_input(phone_page, "pixels")
+
+
+def test_a_dense_strip_cell_is_its_unit(page, live_server):
+    body = open_inspect_page(page, live_server)
+    last = body["layers"][-1]
+    assert last["output_shape"] == [10]
+    canvas = page.locator(f"[data-testid=fmap-{last['index']}-0]")
+    rows = page.eval_on_selector(f"[data-testid=fmap-{last['index']}-0]", "c => c.height")
+    assert rows == 10
+    box = canvas.bounding_box()
+    unit = 3
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * (unit + 0.5) / rows)
+    readout = page.locator("#hover-readout").inner_text()
+    assert readout.startswith(f"{last['name']} unit {unit}: activation")
+    # A dense unit sees the whole input.
+    whole = page.eval_on_selector(".input-column .rf-box", "b => [b.style.height, b.style.width]")
+    assert whole == ["100%", "100%"]
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] * (unit + 0.5) / rows)
+    header = page.locator("[data-testid=detail-view] .detail-header")
+    header.wait_for()
+    assert last["name"] in header.inner_text()
