@@ -18,6 +18,7 @@ from app.imaging import (
     preprocess,
 )
 from app.settings import Settings
+from tests.api.imagery import png_bytes
 
 SETTINGS = Settings()
 STEP_NAMES = ["grayscale", "inverted", "cropped", "scaled", "centred"]
@@ -43,9 +44,7 @@ def photo_of(digit: np.ndarray, rng: np.random.Generator, dark_on_light: bool = 
     picture = np.clip(paper, 0, 255).astype(np.uint8)
     if not dark_on_light:
         picture = 255 - picture
-    buffer = io.BytesIO()
-    Image.fromarray(picture).save(buffer, "JPEG", quality=75)
-    return buffer.getvalue()
+    return png_bytes(picture, "JPEG")  # Pillow's default quality, 75
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
