@@ -88,6 +88,7 @@ def photo_like_png(digit: np.ndarray) -> bytes:
 
 def test_first_sample_is_inspected_on_load_with_the_api_prediction(page, live_server):
     body = open_inspect_page(page, live_server)
+    assert page.eval_on_selector("#overview", "o => o.scrollWidth <= o.clientWidth")
     first = page.locator("[data-testid=sample-gallery] button").first
     sample_id = int(first.get_attribute("data-sample-id"))
     assert page.get_attribute("[data-testid=prediction]", "data-input") == f"sample:{sample_id}"
@@ -211,6 +212,8 @@ def test_backward_switch_redraws_every_map_with_deltas(page, live_server):
     # Deltas use the diverging scale: the legend runs symmetric about zero.
     legend = page.locator(".layer-column[data-layer='0'] .legend")
     assert legend.locator(".legend-zero").count() == 1
+    # At 1280 px every LeNet-5 column fits beside the probabilities, deltas' legends included.
+    assert page.eval_on_selector("#overview", "o => o.scrollWidth <= o.clientWidth")
     save_screenshot(page, "inspect_page_backward")
     page.click("[data-testid=mode-forward]")
     assert canvas_url(page, "fmap-0-0") == before["fmap-0-0"]
