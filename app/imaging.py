@@ -146,10 +146,17 @@ def _unsupported(other: str | None) -> ImageRejected:
 
 
 def _corrupt(fmt: str | None, exc: BaseException | None = None) -> ImageRejected:
+    """422 corrupt_image. The decoder's own message is not passed on: some quote bytes of the
+    file, and uploaded bytes are never echoed."""
     name = ALLOWED_FORMATS.get(fmt or "", "image")
-    reason = f": {exc}" if exc is not None and str(exc) else ""
+    if isinstance(exc, EOFError) or "truncated" in str(exc):
+        problem = "is truncated"
+    elif isinstance(exc, MemoryError):
+        problem = "needs more memory than the server allows"
+    else:
+        problem = "is corrupt"
     return ImageRejected(
-        422, "corrupt_image", f"the {name} file is truncated or corrupt{reason}"[:300]
+        422, "corrupt_image", f"the {name} file {problem}; it cannot be decoded", format=name
     )
 
 
