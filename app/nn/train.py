@@ -124,9 +124,9 @@ def evaluate(
 
 
 class MomentumSGD:
-    """SGD with (PyTorch-style) momentum and decoupled-from-bias weight decay:
+    """SGD with PyTorch-style momentum and L2 weight decay on weights (biases are not decayed):
 
-        v <- momentum * v + (g + weight_decay * w)     (weight decay on "weight" params only)
+        v <- momentum * v + (g + weight_decay * w)
         w <- w - lr * v
     """
 
@@ -148,7 +148,7 @@ class MomentumSGD:
                 velocity = layer_velocity[key]
                 velocity *= self.momentum
                 velocity += grad
-                param -= (learning_rate * velocity).astype(param.dtype, copy=False)
+                param -= learning_rate * velocity
 
 
 def train(
