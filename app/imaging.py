@@ -67,6 +67,9 @@ _ALLOWED_MAGIC = (
     (b"GIF89a", "GIF"),
     (b"BM", "BMP"),
 )
+# Pillow decoders written in Python: seconds of CPU per megabyte (an RLE8 BMP of 10 MiB takes
+# ~20 s), so a cheap upload could hold a worker. Only the C decoders are used.
+_SLOW_DECODERS = {"bmp_rle": "RLE-compressed BMP"}
 # Recognised only to name them in the 415 message.
 _OTHER_MAGIC = (
     (b"%PDF", "PDF"),
@@ -268,6 +271,15 @@ def decode_image(data: bytes, settings: Settings) -> Image.Image:
     with img:
         width, height = img.size
         check_dimensions(width, height, settings)
+        slow = [_SLOW_DECODERS[t[0]] for t in img.tile if t[0] in _SLOW_DECODERS]
+        if slow:
+            raise ImageRejected(
+                415,
+                "unsupported_media_type",
+                f"{slow[0]} is not supported (its decoder is too slow for a public server); "
+                f"send an uncompressed BMP or one of {_allowed_list()}",
+                allowed=list(ALLOWED_FORMATS.values()),
+            )
         try:
             if img.format == "JPEG":
                 # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the image is large.

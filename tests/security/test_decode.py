@@ -63,6 +63,17 @@ def bmp_declaring(width: int, height: int) -> bytes:
     return small[:18] + struct.pack("<ii", width, height) + small[26:]
 
 
+def rle8_bmp(width: int, height: int) -> bytes:
+    """An RLE8-compressed 8-bit BMP: every pixel its own run (Pillow decodes these in Python)."""
+    line = b"\x01\x80" * width + b"\x00\x00"  # runs of 1 pixel of value 128, end of line
+    data = line * height + b"\x00\x01"  # end of bitmap
+    palette = b"".join(bytes((i, i, i, 0)) for i in range(256))
+    offset = 14 + 40 + len(palette)
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(data), 2835, 2835, 256, 0)
+    file_header = b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset)
+    return file_header + info + palette + data
+
+
 def jpeg_declaring(width: int, height: int) -> bytes:
     small = encode(Image.new("RGB", (8, 8)), "JPEG")
     sof = small.index(b"\xff\xc0")
@@ -130,6 +141,7 @@ REJECTED = {
     "polyglot-html-then-png": (b"<html><script>x()</script></html>" + PNG_50, 415,
                                "unsupported_media_type"),
     "text-named-like-an-image": (b"GIF is my favourite format", 415, "unsupported_media_type"),
+    "bmp-rle8-slow-decoder": (rle8_bmp(64, 64), 415, "unsupported_media_type"),
     # empty and broken files of allowed types are 422
     "empty": (b"", 422, "empty_image"),
     "png-signature-only": (PNG_50[:8], 422, "corrupt_image"),
