@@ -139,14 +139,12 @@ function setInput(input, { keepTarget = false } = {}) {
 function renderTargetOptions() {
   const { trace } = state;
   const classes = trace ? trace.classes : [];
-  const current = ui.targetSelect.value;
   const auto = trace ? `predicted class (${trace.classes[trace.prediction]})` : 'predicted class';
   const options = [['', auto], ...classes.map((name, k) => [String(k), `class ${name}`])];
   ui.targetSelect.replaceChildren(
     ...options.map(([value, text]) => new Option(text, value)),
   );
   ui.targetSelect.value = state.target === null ? '' : String(state.target);
-  if (ui.targetSelect.value === '' && current !== '' && state.target !== null) ui.targetSelect.value = current;
 }
 
 function onHover(unit, value) {
