@@ -94,3 +94,26 @@ def test_train_command_writes_weights_and_a_card_that_load_back(tmp_path, capsys
     assert evaluate(network, images[heldout], labels[heldout]).correct == (
         card["heldout"]["correct"]
     )
+
+
+def test_progress_bar_redraws_batches_on_a_terminal_and_prints_one_line_per_epoch():
+    import io
+
+    from app.cli_train import ProgressBar
+    from app.nn.train import BatchProgress, EpochReport, Evaluation
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    bar = ProgressBar(epochs=2, stream=stream)
+    bar.batch(BatchProgress(epoch=1, batch=5, batches=10, running_loss=0.5))
+    held = Evaluation(loss=0.25, correct=450, total=500, per_class_accuracy=[], predictions=None)
+    bar.epoch(EpochReport(1, 0.4, 0.9, 0.05, 1.5, held))
+    text = stream.getvalue()
+    assert text.startswith("\repoch   1/2 [" + "#" * 15 + "." * 15 + "] 5/10 loss 0.5000")
+    assert text.endswith("acc 0.9000 (450/500) | lr 0.0500 | 1.5s\n")
+    log = io.StringIO()
+    ProgressBar(epochs=2, stream=log).batch(BatchProgress(1, 5, 10, 0.5))
+    assert log.getvalue() == ""
