@@ -31,16 +31,14 @@ def close(a: float, b: float, rel: float = REL) -> bool:
     return abs(a - b) <= rel * max(1.0, abs(b))
 
 
-@pytest.fixture(scope="module")
-def trace(live_server):
+def fetch_trace(live_server, model: str) -> dict:
     """The API's trace of gallery digit SAMPLE (target: the prediction), every tensor decoded."""
     response = httpx.post(
-        f"{live_server}/api/v1/models/{MODEL}/inspect",
+        f"{live_server}/api/v1/models/{model}/inspect",
         json={"sample": SAMPLE, "include": ALL_PARTS},
         timeout=60,
     )
     assert response.status_code == 200, response.text
-    body = response.json()
 
     def decode(value):
         if isinstance(value, dict) and "dtype" in value and "shape" in value:
@@ -51,7 +49,18 @@ def trace(live_server):
             return [decode(v) for v in value]
         return value
 
-    return decode(body)
+    return decode(response.json())
+
+
+@pytest.fixture(scope="module")
+def trace(live_server):
+    return fetch_trace(live_server, MODEL)
+
+
+@pytest.fixture(scope="module")
+def classic_trace(live_server):
+    """lenet5-classic: tanh activations and average pooling."""
+    return fetch_trace(live_server, "lenet5-classic")
 
 
 def is_sample(request) -> bool:
@@ -61,12 +70,21 @@ def is_sample(request) -> bool:
         return False
 
 
-def open_sample(page, live_server, mode: str = "forward"):
+def open_sample(page, live_server, mode: str = "forward", model: str = MODEL):
     page.goto(live_server)
+    drawn = page.locator('#overview-band[aria-busy="false"] [data-testid="fmap-0-0"]')
+    # Let the page's own first inspect (of the first sample) finish, so that it cannot redraw
+    # the maps after ours.
+    drawn.wait_for()
+    if model != MODEL:
+        with page.expect_response(lambda r: f"/models/{model}/inspect" in r.url):
+            page.get_by_test_id("model-select").select_option(model)
     # The page inspects the first sample on its own; wait for OUR digit's trace to be drawn.
-    with page.expect_response(lambda r: "/inspect" in r.url and is_sample(r.request)):
+    with page.expect_response(
+        lambda r: f"/models/{model}/inspect" in r.url and is_sample(r.request)
+    ):
         page.locator(f'[data-testid="sample-gallery"] [data-sample-id="{SAMPLE}"]').click()
-    page.locator('#overview-band[aria-busy="false"] [data-testid="fmap-0-0"]').wait_for()
+    drawn.wait_for()
     if mode == "backward":
         # The backward side asks for more parts (pool masks, weight gradients): a new request.
         with page.expect_response(lambda r: "/inspect" in r.url):
@@ -369,3 +387,35 @@ def test_backward_activation_delta_is_delta_out_times_the_slope(page, live_serve
     assert value(page, "detail-activation-derivative") == slope
     assert close(value(page, "detail-activation-delta-in"), delta_out * slope)
     assert close(value(page, "detail-activation-delta-in-trace"), fc1["grad_output"][unit])
+
+
+def test_average_pool_mean_and_even_split_and_tanh_slope(page, live_server, classic_trace):
+    trace = classic_trace
+    open_sample(page, live_server, mode="backward", model="lenet5-classic")
+    layer = 2
+    pool = trace["layers"][layer]
+    assert pool["kind"] == "avgpool2d"
+    _, h, w = pool["output"].shape
+    click_unit(page, layer, 2, 5, 6, h, w)
+    window = trace["layers"][layer - 1]["output"][2, 10:12, 12:14]
+    assert close(value(page, "detail-pool-mean"), window.mean())
+    assert close(value(page, "detail-pool-output"), pool["output"][2, 5, 6])
+    assert page.get_by_test_id("detail-pool-winner").count() == 0
+    delta = pool["grad_output"][2, 5, 6]
+    routed = values(page, '[data-testid="detail-pool-routed"] td[data-value]')
+    np.testing.assert_allclose(routed, [delta / 4] * 4, rtol=1e-5)
+    assert close(value(page, "detail-pool-routed-sum"), delta / 4)
+    tanh_delta = trace["layers"][layer - 1]["grad_output"][2, 10, 12]
+    assert close(value(page, "detail-pool-input-grad"), tanh_delta)
+    save_screenshot(page, "detail_avgpool_backward")
+
+    layer = 1  # tanh1: slope 1 - y^2 from the traced output
+    click_unit(page, layer, 2, 10, 12, 28, 28)
+    y = trace["layers"][layer]["output"][2, 10, 12]
+    assert close(value(page, "detail-activation-in"), trace["layers"][0]["output"][2, 10, 12])
+    assert close(value(page, "detail-activation-out"), y)
+    assert close(value(page, "detail-activation-derivative"), 1 - y * y)
+    delta_in = trace["layers"][layer]["grad_output"][2, 10, 12] * (1 - y * y)
+    assert close(value(page, "detail-activation-delta-in"), delta_in)
+    conv_delta = trace["layers"][0]["grad_output"][2, 10, 12]
+    assert close(value(page, "detail-activation-delta-in-trace"), conv_delta)
