@@ -75,6 +75,72 @@ def windows(
     return view[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
 
 
+# Convolutions run per batch chunk whose im2col matrix fits in one core's L2 cache, so the
+# gather and the matmul that reads it stay in cache instead of streaming through memory.
+SCRATCH_BYTES = 1 << 20
+
+
+def batch_chunks(n: int, bytes_per_item: int, budget: int = SCRATCH_BYTES) -> list[slice]:
+    """Slices covering range(n) with as many items each as fit in `budget` bytes (>= 1)."""
+    step = max(1, min(n, budget // max(1, bytes_per_item)))
+    return [slice(start, min(n, start + step)) for start in range(0, n, step)]
+
+
+def im2col(
+    xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out_size: Pair,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Contiguous (N, C*kH*kW, H_out*W_out) copy of the windows of an already padded x.
+
+    Rows are ordered (c, a, b) like a weight's (C_in, kH, kW) axes, columns (i, j) like an
+    NCHW plane, so `weight.reshape(C_out, -1) @ cols` is the convolution, already NCHW.
+    `out`, if given, is scratch with room for N*C*kH*kW*H_out*W_out values of xp's dtype.
+    """
+    n, c = xp.shape[:2]
+    (kh, kw), (oh, ow) = kernel, out_size
+    shape = (n, c, kh, kw, oh, ow)
+    cols = np.empty(shape, xp.dtype) if out is None else out.ravel()[: np.prod(shape)]
+    cols = cols.reshape(shape)
+    cols[...] = windows(xp, kernel, stride, dilation, out_size).transpose(0, 1, 4, 5, 2, 3)
+    return cols.reshape(n, c * kh * kw, oh * ow)
+
+
+def correlate(
+    xp: np.ndarray, weight: np.ndarray, stride: Pair, dilation: Pair, out_size: Pair
+) -> np.ndarray:
+    """Cross-correlation of an already padded xp (N, C_in, H, W) with weight
+    (C_out, C_in, kH, kW) -> (N, C_out, H_out, W_out): one im2col and one matmul per chunk."""
+    n, c_out = xp.shape[0], weight.shape[0]
+    oh, ow = out_size
+    w2d = np.ascontiguousarray(weight).reshape(c_out, -1)
+    y = np.empty((n, c_out, oh * ow), np.result_type(xp, weight))
+    chunks = batch_chunks(n, w2d.shape[1] * oh * ow * xp.itemsize)
+    scratch = np.empty((chunks[0].stop - chunks[0].start) * w2d.shape[1] * oh * ow, xp.dtype)
+    for chunk in chunks:
+        cols = im2col(xp[chunk], weight.shape[2:], stride, dilation, out_size, scratch)
+        np.matmul(w2d, cols, out=y[chunk])
+    return y.reshape(n, c_out, oh, ow)
+
+
+def correlate_weight_grad(
+    xp: np.ndarray, dy: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair
+) -> np.ndarray:
+    """Gradient of `correlate` with respect to its weight: xp (N, C_in, H, W) and
+    dy (N, C_out, H_out, W_out) -> (C_out, C_in, kH, kW), im2col'd per chunk again."""
+    n, c_in = xp.shape[:2]
+    c_out, oh, ow = dy.shape[1:]
+    (kh, kw) = kernel
+    rows = c_in * kh * kw
+    dy3 = np.ascontiguousarray(dy).reshape(n, c_out, oh * ow)
+    grad = np.zeros((c_out, rows), np.result_type(xp, dy))
+    chunks = batch_chunks(n, rows * oh * ow * xp.itemsize)
+    scratch = np.empty((chunks[0].stop - chunks[0].start) * rows * oh * ow, xp.dtype)
+    for chunk in chunks:
+        cols = im2col(xp[chunk], kernel, stride, dilation, (oh, ow), scratch)
+        grad += np.matmul(dy3[chunk], cols.transpose(0, 2, 1)).sum(axis=0)
+    return grad.reshape(c_out, c_in, kh, kw)
+
+
 def scatter_windows(
     cols: np.ndarray, padded_size: Pair, stride: Pair, dilation: Pair
 ) -> np.ndarray:

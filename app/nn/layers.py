@@ -20,6 +20,8 @@ from app.nn.functional import (
     Pair,
     conv_output_size,
     conv_transpose_output_size,
+    correlate,
+    correlate_weight_grad,
     pad2d,
     pair,
     scatter_windows,
@@ -167,27 +169,39 @@ class Conv2d(_Windowed):
         out_hw = self._out_hw(*x.shape[2:])
         ph, pw = self.padding
         xp = pad2d(x, (ph, ph, pw, pw))
-        cols = windows(xp, self.kernel_size, self.stride, self.dilation, out_hw)
-        # One matmul: (N, H_out, W_out, C*kH*kW) @ (C*kH*kW, C_out).
-        y = np.tensordot(cols, self.params["weight"], axes=([1, 4, 5], [1, 2, 3]))
-        y = y.transpose(0, 3, 1, 2)
+        # One matmul per batch chunk: (C_out, C*kH*kW) @ (C*kH*kW, H_out*W_out), NCHW out.
+        y = correlate(xp, self.params["weight"], self.stride, self.dilation, out_hw)
         if "bias" in self.params:
-            y = y + self.params["bias"][:, None, None]
-        return np.ascontiguousarray(y), (cols, xp.shape)
+            y += self.params["bias"][:, None, None]
+        # The padded input, not its im2col matrix: backward gathers again, chunk by chunk,
+        # which is cheaper than keeping kH*kW copies of the input alive between the passes.
+        return y, xp
 
     def backward(self, dy, cache):
-        cols, padded_shape = cache
+        xp = cache
         weight = self.params["weight"]
-        grads = {"weight": np.tensordot(dy, cols, axes=([0, 2, 3], [0, 2, 3]))}
+        grads = {
+            "weight": correlate_weight_grad(
+                xp, dy, self.kernel_size, self.stride, self.dilation
+            ).astype(weight.dtype, copy=False)
+        }
         if "bias" in self.params:
             grads["bias"] = dy.sum(axis=(0, 2, 3))
         # Seed 002: an input pixel's delta is the sum, over every output it touched, of that
-        # output's delta times the joining weight -- a scatter of dy x weight over the windows.
+        # output's delta times the joining weight.
+        (ph, pw), (kh, kw), (dh, dw) = self.padding, self.kernel_size, self.dilation
+        h, w = xp.shape[2] - 2 * ph, xp.shape[3] - 2 * pw
+        full_h, full_w = dh * (kh - 1) - ph, dw * (kw - 1) - pw
+        if self.stride == (1, 1) and full_h >= 0 and full_w >= 0:
+            # At stride 1 that sum is itself a correlation ("full" convolution): of dy
+            # zero-padded by d(k-1) - p with the kernel flipped and its channel axes swapped.
+            dyp = pad2d(dy, (full_h, full_h, full_w, full_w))
+            flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+            return correlate(dyp, flipped, (1, 1), self.dilation, (h, w)), grads
+        # Otherwise: scatter dy x weight back over the windows.
         dcols = np.tensordot(dy, weight, axes=([1], [0])).transpose(0, 3, 1, 2, 4, 5)
-        dxp = scatter_windows(dcols, padded_shape[2:], self.stride, self.dilation)
-        ph, pw = self.padding
-        dx = dxp[:, :, ph : padded_shape[2] - ph, pw : padded_shape[3] - pw]
-        return np.ascontiguousarray(dx), grads
+        dxp = scatter_windows(dcols, xp.shape[2:], self.stride, self.dilation)
+        return np.ascontiguousarray(dxp[:, :, ph : ph + h, pw : pw + w]), grads
 
 
 class ConvTranspose2d(_Windowed):
