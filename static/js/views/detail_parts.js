@@ -147,7 +147,7 @@ export function signedScale(values) {
 /**
  * A heatmap of one (h, w) plane of `tensor` (channel c of a (C, H, W) tensor; a 2-D tensor is
  * one plane) drawn `cell` CSS pixels per value, with boxes {y0, x0, y1, x1, colour, dash}
- * (inclusive cell bounds) stroked over it and cells {y, x, colour} outlined.
+ * (inclusive cell bounds) stroked over it and cells {y, x, colour, width, halo} outlined.
  */
 export function heatmapCanvas(tensor, c, { cell = 8, signed, boxes = [], marks = [], label } = {}) {
   const [h, w] = tensor.shape.length === 3 ? tensor.shape.slice(1) : tensor.shape;
@@ -163,12 +163,12 @@ export function heatmapCanvas(tensor, c, { cell = 8, signed, boxes = [], marks =
   g.imageSmoothingEnabled = false;
   g.drawImage(source, 0, 0, w * cell, h * cell);
   // Every outline gets a white halo so that it shows on dark and light cells alike.
-  const outline = (x0, y0, w0, h0, colour, width, dash) => {
+  const outline = (x0, y0, w0, h0, colour, width, dash, halo = true) => {
     g.save();
     if (dash) g.setLineDash(dash);
     g.strokeStyle = '#fff';
     g.lineWidth = width + 2;
-    g.strokeRect(x0, y0, w0, h0);
+    if (halo) g.strokeRect(x0, y0, w0, h0);
     g.strokeStyle = colour;
     g.lineWidth = width;
     g.strokeRect(x0, y0, w0, h0);
@@ -177,7 +177,7 @@ export function heatmapCanvas(tensor, c, { cell = 8, signed, boxes = [], marks =
   const inset = Math.min(2, cell / 4);
   for (const m of marks) {
     outline(m.x * cell + inset, m.y * cell + inset, cell - 2 * inset, cell - 2 * inset,
-      m.colour || '#000', Math.max(1, Math.min(2, cell / 4)));
+      m.colour || '#000', m.width || Math.max(1, Math.min(2, cell / 4)), null, m.halo !== false);
   }
   for (const b of boxes) {
     outline(b.x0 * cell + 1, b.y0 * cell + 1, (b.x1 - b.x0 + 1) * cell - 2,

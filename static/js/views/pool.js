@@ -84,7 +84,7 @@ export function showPool(ctx) {
   const marks = [];
   if (isMax) {
     for (let i = 0; i < inH * inW; i++) {
-      if (mask.data[i] > 0) marks.push({ y: Math.floor(i / inW), x: i % inW, colour: '#fdd835' });
+      if (mask.data[i] > 0) marks.push({ y: Math.floor(i / inW), x: i % inW, colour: '#fdd835', width: 1.5, halo: false });
     }
   }
   const cell = Math.max(4, Math.floor(168 / Math.max(inH, inW)));

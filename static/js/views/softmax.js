@@ -28,7 +28,8 @@ export function showSoftmax(ctx) {
   const dlogits = p.map((pi, i) => pi - y[i]);
   const last = trace.layers[trace.layers.length - 1];
   const reportedDelta = last && last.grad_output ? numbers(last.grad_output) : null;
-  const loss = -Math.log(p[target]);
+  // -log p(target) as log-sum-exp minus the shifted logit: exact even when p(target) ~ 1.
+  const loss = Math.log(total) - shifted[target];
   const pSum = sum(reportedP);
 
   const probabilityCells = reportedP.map((v, i) => el('span', {}, num(v, {
@@ -54,7 +55,8 @@ export function showSoftmax(ctx) {
       num(pSum, { testid: 'detail-softmax-sum', label: 'sum of the probabilities' }),
       ' ', matches(pSum, 1)),
     el('p', { class: 'conv-total' },
-      `loss = −log p(${names[target]}) = −log `, num(p[target]), ' = ',
+      `loss = −log p(${names[target]}) = log Σ exp − (z${target} − max) = `, num(Math.log(total)),
+      ' − ', num(shifted[target]), ' = ',
       num(loss, { testid: 'detail-softmax-neglogp', label: '-log p(target)' }),
       ' ; the trace’s loss = ', num(trace.loss, { testid: 'detail-softmax-loss', label: 'loss' }),
       ' ', matches(loss, trace.loss)),
