@@ -17,6 +17,9 @@ const INCLUDE = {
   backward: ['activations', 'gradients', 'pool_indices', 'pool_mask', 'param_grads'],
 };
 
+// Matches the stylesheet's phone layout, where the layer columns stack vertically.
+const STACKED_LAYERS = window.matchMedia('(max-width: 600px)');
+
 function byId(id) {
   return document.getElementById(id);
 }
@@ -212,6 +215,7 @@ function render() {
     selected: state.selected,
     onHover,
     onSelect: selectUnit,
+    compact: STACKED_LAYERS.matches,
   });
   ui.overviewBand.dataset.mode = state.mode;
   ui.downloadJson.disabled = false;
@@ -277,6 +281,7 @@ async function start() {
     render();
   });
   ui.modelSelect.addEventListener('change', () => selectModel(ui.modelSelect.value));
+  STACKED_LAYERS.addEventListener('change', render);
   ui.downloadJson.addEventListener('click', saveJson);
   ui.downloadPng.addEventListener('click', () => savePng().catch(showError));
 

@@ -30,10 +30,15 @@ test('dense strips wrap into columns of at most 40 cells and hold every unit', (
   assert.deepEqual(denseGrid(40), { rows: 40, cols: 1 });
   assert.deepEqual(denseGrid(84), { rows: 28, cols: 3 });
   assert.deepEqual(denseGrid(400), { rows: 40, cols: 10 });
-  for (const n of [1, 7, 41, 120, 399, 401]) {
-    const { rows, cols } = denseGrid(n);
-    assert.ok(rows <= 40 && rows * cols >= n && rows * (cols - 1) < n, `n=${n}`);
+  for (const compact of [false, true]) {
+    for (const n of [1, 7, 10, 41, 84, 120, 399, 400, 401]) {
+      const { rows, cols } = denseGrid(n, compact);
+      assert.ok(rows * cols >= n && rows * (cols - 1) < n, `n=${n}: no empty column`);
+      if (!compact) assert.ok(rows <= 40);
+      else assert.ok(cols >= rows && cols <= 2 * rows + 2, `n=${n}: ${rows}x${cols}`);
+    }
   }
+  assert.deepEqual(denseGrid(120, true), { rows: 8, cols: 15 });
 });
 
 test('forward shows activations and backward deltas', () => {
@@ -79,7 +84,7 @@ test('the strongest unit is the largest |value| of the map', () => {
 test('a dense strip puts unit i in the cell that maps back to i, and pads with NaN', () => {
   const n = 84;
   const data = Float32Array.from({ length: n }, (_, i) => i);
-  const { rows, cols, cells } = denseCells(data, n);
+  const { rows, cols, cells } = denseCells(data, n, true);
   for (let i = 0; i < n; i += 1) {
     const [row, col] = denseCellOf(i, rows);
     assert.equal(denseUnitAt(row, col, rows), i);

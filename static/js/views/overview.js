@@ -9,18 +9,23 @@
 import { drawHeatmap, drawLegend, fmt, rangeOf, unionRange } from '../render/colormap.js';
 import { clipBox, receptiveBox, unitsInField } from '../geometry.js';
 
+// A dense strip is tall and narrow (columns of at most DENSE_MAX_ROWS cells) beside the other
+// layers; when the layers are stacked (phones) it is a block about twice as wide as tall that
+// fits in COMPACT_WIDTH pixels.
 const DENSE_MAX_ROWS = 40;
+const COMPACT_WIDTH = 220;
 
 /** How many canvases a layer output of this shape gets: C for (C, H, W), 1 for dense (N,). */
 export function mapCount(shape) {
   return shape.length === 3 ? shape[0] : 1;
 }
 
-/** The cell grid of a dense strip of n units: columns of at most DENSE_MAX_ROWS cells, unit i
- * at (row i % rows, column floor(i / rows)). */
-export function denseGrid(n) {
-  const cols = Math.max(1, Math.ceil(n / DENSE_MAX_ROWS));
-  return { rows: Math.ceil(n / cols), cols };
+/** The cell grid of a dense strip of n units, unit i at (row i % rows, column floor(i / rows)):
+ * columns of at most DENSE_MAX_ROWS cells, or (compact) about twice as wide as tall. */
+export function denseGrid(n, compact = false) {
+  const wanted = compact ? Math.ceil(Math.sqrt(2 * n)) : Math.ceil(n / DENSE_MAX_ROWS);
+  const rows = Math.ceil(n / Math.max(1, wanted));
+  return { rows, cols: Math.ceil(n / rows) };
 }
 
 /** Unit i of a dense strip with `rows` rows -> its cell [row, col] (columns read downwards). */
@@ -34,8 +39,8 @@ export function denseUnitAt(row, col, rows) {
 }
 
 /** The per-unit values of a dense layer laid out on its grid (row-major), NaN where unused. */
-export function denseCells(data, n) {
-  const { rows, cols } = denseGrid(n);
+export function denseCells(data, n, compact = false) {
+  const { rows, cols } = denseGrid(n, compact);
   const cells = new Float32Array(rows * cols).fill(NaN);
   for (let i = 0; i < n; i += 1) {
     const [row, col] = denseCellOf(i, rows);
@@ -124,13 +129,14 @@ function placeBox(wrapper, box, h, w, className) {
 /**
  * Draw the overview into `container`.
  * ctx: {trace, mode, scaleMode, layerInfo (the model's layer table, for parameter counts),
- *       selected: {layerIndex, channel, y, x} | null, onHover(unit | null), onSelect(unit)}.
+ *       selected: {layerIndex, channel, y, x} | null, onHover(unit | null), onSelect(unit),
+ *       compact: layers stacked on a narrow screen (dense strips become wide blocks)}.
  * A unit is {layerIndex, channel, y, x}; for dense layers channel is the unit index, y = x = 0.
  * Returns {preview(unit | null)} to draw a unit's receptive field on the input and on every
  * layer in between.
  */
 export function renderOverview(container, ctx) {
-  const { trace, mode, scaleMode, layerInfo = [], selected = null } = ctx;
+  const { trace, mode, scaleMode, layerInfo = [], selected = null, compact = false } = ctx;
   const layerScales = scales(trace, mode, scaleMode);
   const wrappersByLayer = [];
   const columns = [];
@@ -204,11 +210,12 @@ export function renderOverview(container, ctx) {
       }
     } else {
       const n = shape.reduce((a, b) => a * b, 1);
-      const { rows, cols, cells } = denseCells(tensor.data, n);
+      const { rows, cols, cells } = denseCells(tensor.data, n, compact);
       const canvas = element('canvas', 'fmap-canvas dense');
       const { signed, min, max } = scale.maps[0];
       drawHeatmap(canvas, cells, rows, cols, { signed, min, max });
-      const cell = Math.max(6, Math.min(14, Math.floor(240 / rows)));
+      const fit = compact ? Math.floor(COMPACT_WIDTH / cols) : Math.floor(240 / rows);
+      const cell = Math.max(4, Math.min(14, fit));
       canvas.style.width = `${cols * cell}px`;
       canvas.style.height = `${rows * cell}px`;
       canvas.title = `${layer.name}: ${n} units, ${fmt(tensor.min)} … ${fmt(tensor.max)}`;
