@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import struct
 import warnings
 from dataclasses import dataclass, field
@@ -70,6 +71,18 @@ _ALLOWED_MAGIC = (
 # Pillow decoders written in Python: seconds of CPU per megabyte (an RLE8 BMP of 10 MiB takes
 # ~20 s), so a cheap upload could hold a worker. Only the C decoders are used.
 _SLOW_DECODERS = {"bmp_rle": "RLE-compressed BMP"}
+# Container structure is bounded before Pillow parses it: Pillow walks PNG chunks, JPEG
+# segments and GIF blocks in Python (1-2 s of CPU per MiB of tiny ones), and libjpeg re-walks
+# every block of the image for each progressive scan (1,000 extra scans of 56 bytes each cost
+# ~5 s at 4096x4096). Legitimate files stay far below these (phone JPEGs: ~10 scans, ~20
+# segments; PNG encoders write IDAT chunks of 8-64 KiB).
+MAX_PNG_CHUNKS = 10_000
+MAX_JPEG_SCANS = 100
+MAX_JPEG_MARKERS = 4_096
+MAX_GIF_BLOCKS = 10_000
+# In entropy-coded JPEG data 0xFF is followed only by 0x00 or RSTn (0xD0-0xD7); these bytes
+# after 0xFF are markers (or, rarely, payload bytes of APPn segments: an over-count).
+_JPEG_MARKER = re.compile(rb"\xff[\xc0-\xcf\xd8-\xfe]")
 # Recognised only to name them in the 415 message.
 _OTHER_MAGIC = (
     (b"%PDF", "PDF"),
@@ -163,6 +176,61 @@ def _corrupt(fmt: str | None, exc: BaseException | None = None) -> ImageRejected
     )
 
 
+def _too_complex(fmt: str, parts: str, limit: int) -> ImageRejected:
+    name = ALLOWED_FORMATS[fmt]
+    return ImageRejected(
+        422,
+        "image_too_complex",
+        f"the {name} file has more than {limit:,} {parts}; the limit is {limit:,}",
+        limit=limit,
+    )
+
+
+def _png_chunk_count_exceeds(data: bytes, limit: int) -> bool:
+    position, chunks = 8, 0
+    while position + 8 <= len(data) and chunks <= limit:
+        length = int.from_bytes(data[position : position + 4], "big")
+        chunks += 1
+        if data[position + 4 : position + 8] == b"IEND":
+            break
+        position += 12 + length
+    return chunks > limit
+
+
+def _gif_block_count_exceeds(data: bytes, limit: int) -> bool:
+    """Extension sub-blocks before the first image (the part Pillow parses in Python)."""
+    if len(data) < 13:
+        return False
+    flags = data[10]
+    position = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+    blocks = 0
+    while position + 1 < len(data) and data[position] == 0x21:  # an extension
+        position += 2
+        while position < len(data):
+            size = data[position]
+            position += 1 + size
+            blocks += 1
+            if blocks > limit:
+                return True
+            if size == 0:
+                break
+    return False
+
+
+def check_structure(data: bytes, fmt: str) -> None:
+    """Raise ImageRejected (422 image_too_complex) for a file of an allowed format whose
+    container holds more chunks, segments, scans or blocks than any real image needs."""
+    if fmt == "PNG" and _png_chunk_count_exceeds(data, MAX_PNG_CHUNKS):
+        raise _too_complex(fmt, "chunks", MAX_PNG_CHUNKS)
+    if fmt == "JPEG":
+        if data.count(b"\xff\xda") > MAX_JPEG_SCANS:
+            raise _too_complex(fmt, "scans", MAX_JPEG_SCANS)
+        if len(_JPEG_MARKER.findall(data)) > MAX_JPEG_MARKERS:
+            raise _too_complex(fmt, "segments", MAX_JPEG_MARKERS)
+    if fmt == "GIF" and _gif_block_count_exceeds(data, MAX_GIF_BLOCKS):
+        raise _too_complex(fmt, "extension blocks before its first image", MAX_GIF_BLOCKS)
+
+
 def check_dimensions(width: int, height: int, settings: Settings) -> None:
     """Raise ImageRejected (422) for an empty, too large or absurdly elongated image."""
     if width < 1 or height < 1:
@@ -247,12 +315,15 @@ def _to_gray(img: Image.Image) -> Image.Image:
 def decode_image(data: bytes, settings: Settings) -> Image.Image:
     """Untrusted bytes -> an upright 8-bit grayscale ("L") image, longest side <= WORKING_SIDE.
 
-    Raises ImageRejected: 415 unsupported_media_type (not PNG/JPEG/GIF/WebP/BMP by content),
-    422 empty_image, image_too_large, extreme_aspect_ratio, corrupt_image.
+    Raises ImageRejected: 415 unsupported_media_type (not PNG/JPEG/GIF/WebP/BMP by content,
+    or an RLE-compressed BMP), 422 empty_image, image_too_complex, image_too_large,
+    extreme_aspect_ratio, corrupt_image.
     """
     if not data:
         raise ImageRejected(422, "empty_image", "the upload is empty (0 bytes)")
     claimed, other = _sniff(data)
+    if claimed:
+        check_structure(data, claimed)
     try:
         img = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -512,6 +583,7 @@ __all__ = [
     "ImageRejected",
     "Preprocessed",
     "check_dimensions",
+    "check_structure",
     "decode_image",
     "image_to_input",
     "pixels_to_image",

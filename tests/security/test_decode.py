@@ -15,7 +15,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from app.imaging import WORKING_SIDE, ImageRejected, decode_image, pixels_to_image
+from app.imaging import (
+    MAX_GIF_BLOCKS,
+    MAX_JPEG_MARKERS,
+    MAX_JPEG_SCANS,
+    MAX_PNG_CHUNKS,
+    WORKING_SIDE,
+    ImageRejected,
+    decode_image,
+    pixels_to_image,
+)
 from app.settings import Settings
 
 SETTINGS = Settings()
@@ -78,6 +87,32 @@ def jpeg_declaring(width: int, height: int) -> bytes:
     small = encode(Image.new("RGB", (8, 8)), "JPEG")
     sof = small.index(b"\xff\xc0")
     return small[: sof + 5] + struct.pack(">HH", height, width) + small[sof + 9 :]
+
+
+def png_with_private_chunks(count: int) -> bytes:
+    """A valid 8x8 PNG with `count` empty private chunks after IHDR (total chunks: count + 3)."""
+    png = encode(Image.new("L", (8, 8)), "PNG")
+    return png[:33] + png_chunk(b"prVt", b"") * count + png[33:]
+
+
+def jpeg_with_app_segments(count: int) -> bytes:
+    jpeg = encode(Image.new("L", (8, 8)), "JPEG")
+    return jpeg[:2] + b"\xff\xe1\x00\x02" * count + jpeg[2:]
+
+
+def jpeg_with_scans(total: int) -> bytes:
+    """A progressive JPEG whose first AC scan is repeated until it has `total` scans."""
+    jpeg = encode(Image.new("L", (256, 256), 200), "JPEG", progressive=True)
+    starts = [i for i in range(len(jpeg) - 1) if jpeg[i : i + 2] == b"\xff\xda"]
+    extra = jpeg[starts[1] : starts[2]] * (total - len(starts))
+    return jpeg[:-2] + extra + b"\xff\xd9"
+
+
+def gif_with_comment_blocks(count: int) -> bytes:
+    """A valid 8x8 GIF with `count` one-byte comment extensions (2 blocks each) up front."""
+    gif = encode(Image.new("P", (8, 8)), "GIF")
+    first_image = gif.index(b"\x2c")
+    return gif[:first_image] + b"\x21\xfe\x01a\x00" * count + gif[first_image:]
 
 
 def noise_rgb(side: int = 64, seed: int = 0) -> Image.Image:
@@ -162,6 +197,12 @@ REJECTED = {
     "gif-65535x65535": (gif_declaring(65535, 65535), 422, "image_too_large"),
     "bmp-60000x60000": (bmp_declaring(60000, 60000), 422, "image_too_large"),
     "jpeg-65500x65500": (jpeg_declaring(65500, 65500), 422, "image_too_large"),
+    # containers with more parts than any image needs: parsed in Python, each costs CPU
+    "png-10001-chunks": (png_with_private_chunks(MAX_PNG_CHUNKS - 2), 422, "image_too_complex"),
+    "jpeg-101-scans": (jpeg_with_scans(MAX_JPEG_SCANS + 1), 422, "image_too_complex"),
+    "jpeg-4097-segments": (jpeg_with_app_segments(MAX_JPEG_MARKERS), 422, "image_too_complex"),
+    "gif-10002-blocks": (gif_with_comment_blocks(MAX_GIF_BLOCKS // 2 + 1), 422,
+                         "image_too_complex"),
     # shapes that are not a digit
     "png-1x10000": (encode(Image.new("L", (1, 10000)), "PNG"), 422, "extreme_aspect_ratio"),
     "png-3x200": (encode(Image.new("L", (3, 200)), "PNG"), 422, "extreme_aspect_ratio"),
@@ -186,6 +227,25 @@ def test_unsupported_type_message_names_what_it_saw_and_the_allow_list():
     error = rejection(encode(Image.new("L", (8, 8)), "TIFF"))
     assert "TIFF" in error.message
     assert error.details["allowed"] == ["PNG", "JPEG", "GIF", "WebP", "BMP"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(png_with_private_chunks(MAX_PNG_CHUNKS - 3), id="png-10000-chunks"),
+        pytest.param(jpeg_with_scans(MAX_JPEG_SCANS), id="jpeg-100-scans"),
+        pytest.param(jpeg_with_app_segments(MAX_JPEG_MARKERS - 20), id="jpeg-4076-app-segments"),
+        pytest.param(gif_with_comment_blocks(MAX_GIF_BLOCKS // 2 - 1), id="gif-9998-blocks"),
+    ],
+)
+def test_containers_at_their_structure_limits_still_decode(data):
+    assert decoded(data).ndim == 2
+
+
+def test_structure_error_names_the_limit():
+    error = rejection(jpeg_with_scans(MAX_JPEG_SCANS + 1))
+    assert error.details == {"limit": MAX_JPEG_SCANS}
+    assert "100 scans" in error.message
 
 
 def test_pixel_cap_error_names_the_size_and_the_limit():
