@@ -344,11 +344,55 @@ class MaxPool2d(_Pool2d):
 
     kind = "maxpool2d"
 
+    def _windows_tile(self, h: int, w: int) -> bool:
+        """True in the common case -- stride == kernel, no padding, no ceil_mode overhang --
+        where the windows tile the plane and each input cell lies in at most one window."""
+        if self.stride != self.kernel_size or self.padding != (0, 0):
+            return False
+        (oh, ow), (kh, kw) = self._out_hw(h, w, self.ceil_mode), self.kernel_size
+        return oh * kh <= h and ow * kw <= w
+
+    def _corners(self, h: int, w: int, oh: int, ow: int) -> np.ndarray:
+        """(H_out, W_out) flat index of each tiling window's top-left cell."""
+        kh, kw = self.kernel_size
+        return np.arange(oh)[:, None] * (kh * w) + np.arange(ow) * kw
+
+    def _tiled_max(self, x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """Max over the tiling windows of x (N, C, H_out*kH, W_out*kW), separably: first
+        along each window row, then down the rows. A strict > keeps the first maximum in
+        row-major window order (a NaN is never a candidate on this path).
+
+        -> y (N, C, H_out, W_out) and each winner's offset a*width + b from its window's
+        top-left cell, for a plane `width` cells wide.
+        """
+        (kh, kw), (n, c, h, w) = self.kernel_size, x.shape
+        oh, ow = h // kh, w // kw
+        taps = x.reshape(n, c, h, ow, kw)
+        row_max, row_arg = taps[..., 0], np.zeros((n, c, h, ow), np.uint8)
+        for b in range(1, kw):
+            better = taps[..., b] > row_max
+            row_max = np.maximum(row_max, taps[..., b])
+            row_arg = np.where(better, np.uint8(b), row_arg)
+        rows = row_max.reshape(n, c, oh, kh, ow)
+        row_args = row_arg.reshape(n, c, oh, kh, ow)
+        y, win_col = rows[:, :, :, 0], row_args[:, :, :, 0]
+        win_row = np.zeros((n, c, oh, ow), np.intp)
+        for a in range(1, kh):
+            better = rows[:, :, :, a] > y
+            y = np.maximum(y, rows[:, :, :, a])
+            win_row = np.where(better, a, win_row)
+            win_col = np.where(better, row_args[:, :, :, a], win_col)
+        return np.ascontiguousarray(y), win_row * width + win_col
+
     def forward(self, x):
         self._check_input(x, 4)
         n, c, h, w = x.shape
-        xp, (oh, ow) = self._padded(x, -np.inf)
         kh, kw = self.kernel_size
+        if self._windows_tile(h, w):
+            oh, ow = self._out_hw(h, w, self.ceil_mode)
+            y, offset = self._tiled_max(x[:, :, : oh * kh, : ow * kw], w)
+            return y, (offset + self._corners(h, w, oh, ow), x.shape)
+        xp, (oh, ow) = self._padded(x, -np.inf)
         cols = windows(xp, self.kernel_size, self.stride, self.dilation, (oh, ow))
         flat = cols.reshape(n, c, oh, ow, kh * kw)
         arg = flat.argmax(axis=-1)
@@ -363,6 +407,11 @@ class MaxPool2d(_Pool2d):
         indices, (n, c, h, w) = cache
         plane = h * w
         offsets = (np.arange(n * c) * plane).reshape(n, c, 1, 1)
+        if self._windows_tile(h, w):
+            # Each input cell lies in one window at most: a plain assignment, no summing.
+            dx = np.zeros(n * c * plane, dy.dtype)
+            dx[(indices + offsets).ravel()] = dy.ravel()
+            return dx.reshape(n, c, h, w), {}
         dx = np.bincount(
             (indices + offsets).ravel(), weights=dy.ravel(), minlength=n * c * plane
         )
