@@ -419,3 +419,14 @@ def test_average_pool_mean_and_even_split_and_tanh_slope(page, live_server, clas
     assert close(value(page, "detail-activation-delta-in"), delta_in)
     conv_delta = trace["layers"][0]["grad_output"][2, 10, 12]
     assert close(value(page, "detail-activation-delta-in-trace"), conv_delta)
+
+
+def test_a_class_opens_the_softmax_panel_with_its_column_marked(page, live_server, trace):
+    open_sample(page, live_server)
+    k = 5
+    # The probability bars: one per class, each opening the softmax detail for its class.
+    page.locator('#probabilities [aria-label^="class "]').nth(k).click()
+    page.get_by_test_id("detail-softmax").wait_for()
+    assert selected_unit(page) == k
+    chosen = page.locator('[data-testid="detail-softmax-probs"] td.chosen .num')
+    assert close(float(chosen.get_attribute("data-value")), trace["probabilities"][k], rel=1e-5)

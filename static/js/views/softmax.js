@@ -4,10 +4,11 @@
 
 import { el, matches, note, num, numbers, panel, sum } from './detail_parts.js';
 
-function row(label, values, { testid, cls, titles } = {}) {
+// A table row; `columnClass(k)` marks the target's and the chosen class's columns.
+function row(label, values, { testid, titles, columnClass = () => '' } = {}) {
   return el('tr', { testid },
     el('th', { scope: 'row', text: label }),
-    ...values.map((v, k) => el('td', { class: cls }, v instanceof Node ? v
+    ...values.map((v, k) => el('td', { class: columnClass(k) || undefined }, v instanceof Node ? v
       : num(v, { label: titles ? titles(k) : undefined }))));
 }
 
@@ -18,6 +19,10 @@ export function showSoftmax(ctx) {
   const reportedP = numbers(trace.probabilities);
   const target = Number(trace.target ?? ctx.target);
   const k = logits.length;
+  // Opened from a class (the unit just past the last layer): that class's column is marked.
+  const chosen = ctx.layerIndex >= trace.layers.length ? ctx.channel : null;
+  const columnClass = (i) => [i === target ? 'target' : '', i === chosen ? 'chosen' : '']
+    .join(' ').trim();
   const names = Array.from({ length: k }, (_, i) => String(classes[i] ?? i));
   const m = Math.max(...logits);
   const shifted = logits.map((z) => z - m);
@@ -33,20 +38,20 @@ export function showSoftmax(ctx) {
   const pSum = sum(reportedP);
 
   const probabilityCells = reportedP.map((v, i) => el('span', {}, num(v, {
-    testid: `detail-softmax-p-${i}`, cls: i === target ? 'target' : '', label: `p(${names[i]}) from the trace`,
+    testid: `detail-softmax-p-${i}`, label: `p(${names[i]}) from the trace`,
   })));
   const table = el('table', { class: 'softmax-table', testid: 'detail-softmax-table' },
     el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: 'class' }),
-      ...names.map((n, i) => el('th', { scope: 'col', class: i === target ? 'target' : '', text: n })))),
+      ...names.map((n, i) => el('th', { scope: 'col', class: columnClass(i) || undefined, text: n })))),
     el('tbody', {},
-      row('logit z', logits, { titles: (i) => `z${i}` }),
-      row(`z − max (${Number(m.toPrecision(4))})`, shifted),
-      row('exp(z − max)', exps),
-      row('p = exp / Σ', p, { titles: (i) => `p${i} computed from the logits` }),
-      row('p (trace)', probabilityCells, { testid: 'detail-softmax-probs' }),
-      row('y (one-hot target)', y),
-      row('dL/dz = p − y', dlogits, { testid: 'detail-softmax-dlogits' }),
-      reportedDelta ? row(`${last.name} δ (trace)`, reportedDelta, { testid: 'detail-softmax-delta' }) : null));
+      row('logit z', logits, { titles: (i) => `z${i}`, columnClass }),
+      row(`z − max (${Number(m.toPrecision(4))})`, shifted, { columnClass }),
+      row('exp(z − max)', exps, { columnClass }),
+      row('p = exp / Σ', p, { titles: (i) => `p${i} computed from the logits`, columnClass }),
+      row('p (trace)', probabilityCells, { testid: 'detail-softmax-probs', columnClass }),
+      row('y (one-hot target)', y, { columnClass }),
+      row('dL/dz = p − y', dlogits, { testid: 'detail-softmax-dlogits', columnClass }),
+      reportedDelta ? row(`${last.name} δ (trace)`, reportedDelta, { testid: 'detail-softmax-delta', columnClass }) : null));
 
   const info = trace.information || {};
   const measures = [
