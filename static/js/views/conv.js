@@ -7,7 +7,7 @@
 
 import { unitsTouching, windowTaps } from '../geometry.js';
 import {
-  at, cellAt, el, heatmapCanvas, layerInput, layerInputGrad, layerInputName, matches, need,
+  at, cellAt, el, heatmapCanvas, layerInput, layerInputGrad, layerInputName, matches, MissingPart, need,
   note, num, numberGrid, panel, signedScale, sum,
 } from './detail_parts.js';
 
@@ -279,6 +279,18 @@ function kernelsPanel(ctx) {
   return panel('Kernels and their weight gradients', { testid: 'detail-conv-kernel-grads' }, ...children);
 }
 
+/** The kernels panel, or a note while the trace lacks the weight gradients (the page asks for
+ * them when it switches to backward; until that answer arrives the rest still shows). */
+function kernelsOrNote(ctx) {
+  try {
+    return kernelsPanel(ctx);
+  } catch (error) {
+    if (!(error instanceof MissingPart)) throw error;
+    return panel('Kernels and their weight gradients', { testid: 'detail-conv-kernel-grads' },
+      note(error.message));
+  }
+}
+
 export function showConv(ctx, tools) {
   const { trace, layerIndex } = ctx;
   const layer = trace.layers[layerIndex];
@@ -288,7 +300,7 @@ export function showConv(ctx, tools) {
     const body = backwardPanel(ctx, defaultPixel(layer, ctx, inH, inW));
     return el('div', { class: 'detail-views' },
       panel('Backward: an input pixel’s delta (seed 002)', { testid: 'detail-conv-backward' }, body),
-      kernelsPanel(ctx),
+      kernelsOrNote(ctx),
       forwardPanel(ctx, tools));
   }
   return forwardPanel(ctx, tools);
