@@ -194,3 +194,18 @@ def test_png_data_url_round_trips_the_pixels():
     decoded = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
     assert decoded.format == "PNG" and decoded.mode == "L"
     assert np.array_equal(np.asarray(decoded), img)
+
+
+def test_photos_of_digits_are_classified_like_the_clean_digits(lenet5):
+    images, labels = load_digits()
+    _, heldout = split_indices()
+    rng = np.random.default_rng(11)
+    chosen = rng.choice(heldout, 100, replace=False)
+    clean = lenet5.predict(images[chosen].astype(np.float32) / 255).argmax(axis=1)
+    photos = np.stack(
+        [preprocess(decode_image(photo_of(images[i], rng), SETTINGS)).input[0] for i in chosen]
+    )
+    answers = lenet5.predict(photos).argmax(axis=1)
+    assert (answers == clean).mean() >= 0.97
+    clean_accuracy = (clean == labels[chosen]).mean()
+    assert (answers == labels[chosen]).mean() >= clean_accuracy - 0.03
