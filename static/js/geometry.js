@@ -58,6 +58,13 @@ export function windowTaps(config, y, x, inH, inW) {
   return { rows: kernel[0], cols: kernel[1], taps };
 }
 
+/** The inclusive bounds {y0, x0, y1, x1} of a window's taps (padding taps included). */
+export function tapsBounds(taps) {
+  return taps.reduce((b, t) => ({
+    y0: Math.min(b.y0, t.iy), x0: Math.min(b.x0, t.ix), y1: Math.max(b.y1, t.iy), x1: Math.max(b.x1, t.ix),
+  }), { y0: Infinity, x0: Infinity, y1: -Infinity, x1: -Infinity });
+}
+
 /** Along one axis: the (output index o, tap k) pairs with o*s - p + k*d == i, 0 <= o < outN. */
 function touchingAlongAxis(i, k, s, p, d, outN) {
   const hits = [];

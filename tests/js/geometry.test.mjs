@@ -8,6 +8,7 @@ import {
   flatIndex,
   outputSize,
   receptiveBox,
+  tapsBounds,
   unflattenIndex,
   unitsInField,
   unitsTouching,
@@ -193,4 +194,10 @@ test('flatIndex and unflattenIndex are inverse (C, H, W) row-major maps', () => 
       }
     }
   }
+});
+
+test('tapsBounds spans a window, padding taps included', () => {
+  const { taps } = windowTaps(CONFIGS[3], 0, 1, 9, 10);
+  // rows: 0*2 - 1 + {0, 2, 4}; columns: 1*3 - 1 + {0, 1, 2}
+  assert.deepEqual(tapsBounds(taps), { y0: -1, x0: 2, y1: 3, x1: 4 });
 });

@@ -5,7 +5,7 @@
 // every output it touched, of that output's delta times the joining weight -- listed term by
 // term beside the trace's delta; and every kernel drawn with its weight gradient.
 
-import { unitsTouching, windowTaps } from '../geometry.js';
+import { tapsBounds, unitsTouching, windowTaps } from '../geometry.js';
 import {
   at, cellAt, el, heatmapCanvas, layerInput, layerInputGrad, layerInputName, matches, MissingPart, need,
   note, num, numberGrid, panel, signedScale, sum,
@@ -93,13 +93,9 @@ function forwardPanel(ctx, tools) {
       value: products[tapAt(r, k)], cls: `product ${padCls(r, k)}`.trim(),
       title: `input × weight at tap (${r}, ${k})`,
     }), { scale: productScale, caption: 'products', cls: 'conv-product-grid', testid: `detail-conv-products-${c}` });
-    const windowBox = taps.reduce((b, t) => ({
-      y0: Math.min(b.y0, t.iy), x0: Math.min(b.x0, t.ix),
-      y1: Math.max(b.y1, t.iy), x1: Math.max(b.x1, t.ix),
-    }), { y0: Infinity, x0: Infinity, y1: -Infinity, x1: -Infinity });
     const map = heatmapCanvas(input, c, {
       cell: Math.max(2, Math.floor(112 / Math.max(inH, inW))),
-      boxes: [{ ...windowBox, colour: '#111' }],
+      boxes: [{ ...tapsBounds(taps), colour: '#111' }],
       label: `${layerInputName(trace, layerIndex)}, channel ${c}, with the window`,
     });
     rowsOut.push(el('div', { class: 'conv-row' },
@@ -127,7 +123,7 @@ function forwardPanel(ctx, tools) {
   return panel(`Forward: output[${o}, ${y}, ${x}] = Σ_c Σ_taps input × weight + bias`,
     { testid: 'detail-conv', cls: 'conv-forward' },
     note('Convolution here is cross-correlation (seed 002): the kernel is not flipped. ',
-      'Cells marked “pad” lie outside the input and read 0.'),
+      'Hatched cells lie outside the input (zero padding) and read 0.'),
     stepControls(ctx, tools, outH, outW), body, totals);
 }
 

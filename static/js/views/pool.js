@@ -4,7 +4,9 @@
 // output's delta routed to the winner (max) or split evenly (mean), beside the trace's delta
 // of the pool's input.
 
-import { decodePoolIndex, unitsTouching, windowGeometry, windowTaps } from '../geometry.js';
+import {
+  decodePoolIndex, tapsBounds, unitsTouching, windowGeometry, windowTaps,
+} from '../geometry.js';
 import { fmt } from '../render/colormap.js';
 import {
   at, el, heatmapCanvas, layerInput, layerInputGrad, layerInputName, matches, need, note, num,
@@ -40,12 +42,6 @@ function maskPlane(layer, c, inH, inW) {
   const offset = c * outH * outW;
   for (let i = 0; i < outH * outW; i++) counts[Number(indices.data[offset + i])] += 1;
   return { data: counts, source: 'pool_indices' };
-}
-
-function boundsOf(taps) {
-  return taps.reduce((b, t) => ({
-    y0: Math.min(b.y0, t.iy), x0: Math.min(b.x0, t.ix), y1: Math.max(b.y1, t.iy), x1: Math.max(b.x1, t.ix),
-  }), { y0: Infinity, x0: Infinity, y1: -Infinity, x1: -Infinity });
 }
 
 export function showPool(ctx) {
@@ -88,7 +84,7 @@ export function showPool(ctx) {
     }
   }
   const cell = Math.max(4, Math.floor(168 / Math.max(inH, inW)));
-  const windowBox = { ...boundsOf(taps), colour: '#000' };
+  const windowBox = { ...tapsBounds(taps), colour: '#000' };
   const forwardMap = heatmapCanvas(input, c, {
     cell, boxes: [windowBox], marks,
     label: `${layerInputName(trace, layerIndex)}, channel ${c}, with the pooling mask`,
@@ -177,7 +173,7 @@ function backwardPanel(ctx, { taps, rows, cols, winner, divisor, inH, inW }) {
   const reported = at(inputGrad, c, cy, cx);
   const cell = Math.max(4, Math.floor(168 / Math.max(inH, inW)));
   const routedMap = heatmapCanvas(inputGrad, c, {
-    cell, signed: true, boxes: [{ ...boundsOf(taps), colour: '#000' }],
+    cell, signed: true, boxes: [{ ...tapsBounds(taps), colour: '#000' }],
     label: `the routed deltas: ${layerInputName(trace, layerIndex)}'s delta, channel ${c}`,
   });
   routedMap.dataset.testid = 'detail-pool-routed-map';
