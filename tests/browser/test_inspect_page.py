@@ -161,14 +161,27 @@ def test_drawing_on_the_pad_inspects_the_drawing(page, live_server):
     save_screenshot(page, "inspect_page_drawn")
 
 
-def test_drawing_sends_debounced_requests_and_clear_wipes_the_pad(page, live_server):
+def test_drawing_sends_one_request_150_ms_after_the_last_stroke(page, live_server):
+    page.clock.install()
     open_inspect_page(page, live_server)
+    page.clock.pause_at(page.evaluate("Date.now()") + 1000)  # time moves only when told
     sent = []
     page.on("request", lambda r: is_inspect(r) and sent.append(r))
+    draw_one(page)
+    page.clock.run_for(149)
+    page.wait_for_timeout(100)  # real time for a request that should not exist to show up
+    assert sent == [], "no request while the pen may still move"
+    with page.expect_request(is_inspect):
+        page.clock.run_for(2)
+    # 15 pointer events made one request, not one per move.
+    page.wait_for_timeout(100)
+    assert len(sent) == 1
+
+
+def test_clear_wipes_the_pad(page, live_server):
+    open_inspect_page(page, live_server)
     with page.expect_response(is_inspect):
         draw_one(page)
-    # 14 pointer moves produced one request (the debounce), not one per move.
-    assert len(sent) == 1
     page.click("#draw-clear")
     ink = page.eval_on_selector(
         "[data-testid=draw-pad]",
