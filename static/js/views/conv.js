@@ -94,7 +94,7 @@ function forwardPanel(ctx, tools) {
       title: `input × weight at tap (${r}, ${k})`,
     }), { scale: productScale, caption: 'products', cls: 'conv-product-grid', testid: `detail-conv-products-${c}` });
     const map = heatmapCanvas(input, c, {
-      cell: Math.max(2, Math.floor(112 / Math.max(inH, inW))),
+      cell: Math.max(2, Math.floor(96 / Math.max(inH, inW))),
       boxes: [{ ...tapsBounds(taps), colour: '#111' }],
       label: `${layerInputName(trace, layerIndex)}, channel ${c}, with the window`,
     });
@@ -102,9 +102,9 @@ function forwardPanel(ctx, tools) {
       el('figure', { class: 'conv-map' }, map, el('figcaption', { text: `channel ${c}` })),
       windowGrid, el('span', { class: 'op', text: '⊙' }), kernelGrid,
       el('span', { class: 'op', text: '=' }), productGrid,
-      el('span', { class: 'op', text: 'Σ =' }),
-      num(channelSum, { testid: `detail-conv-channel-sum-${c}`, cls: 'channel-sum',
-        label: `sum of channel ${c}'s products` })));
+      el('span', { class: 'channel-total' }, el('span', { class: 'op', text: 'Σ = ' }),
+        num(channelSum, { testid: `detail-conv-channel-sum-${c}`, cls: 'channel-sum',
+          label: `sum of channel ${c}'s products` }))));
   }
   const bias = params.bias ? at(params.bias, o) : 0;
   const total = sum(channelSums) + bias;
