@@ -225,7 +225,8 @@ def check_structure(data: bytes, fmt: str) -> None:
     if fmt == "JPEG":
         if data.count(b"\xff\xda") > MAX_JPEG_SCANS:
             raise _too_complex(fmt, "scans", MAX_JPEG_SCANS)
-        if len(_JPEG_MARKER.findall(data)) > MAX_JPEG_MARKERS:
+        markers = _JPEG_MARKER.finditer(data)  # lazily: stop at the limit, build no list
+        if any(count > MAX_JPEG_MARKERS for count, _ in enumerate(markers, 1)):
             raise _too_complex(fmt, "segments", MAX_JPEG_MARKERS)
     if fmt == "GIF" and _gif_block_count_exceeds(data, MAX_GIF_BLOCKS):
         raise _too_complex(fmt, "extension blocks before its first image", MAX_GIF_BLOCKS)
