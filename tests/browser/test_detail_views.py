@@ -108,6 +108,14 @@ def click_unit(page, layer: int, channel: int, y: int, x: int, h: int, w: int):
     page.locator(selector).wait_for()
 
 
+def clipped_numbers(page) -> list[str]:
+    """Number cells whose text does not fit their cell (a misread waiting to happen)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="detail-view"] td')]
+            .filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.textContent)"""
+    )
+
+
 def values(page, selector: str) -> list[float]:
     return page.eval_on_selector_all(selector, "els => els.map(e => Number(e.dataset.value))")
 
@@ -131,6 +139,7 @@ def test_conv_unit_products_plus_bias_equal_the_traced_activation(page, live_ser
         assert close(math.fsum(products) + bias, expected)
         assert close(value(page, "detail-conv-sum"), expected)
         assert close(value(page, "detail-conv-output"), expected)
+        assert clipped_numbers(page) == []
     save_screenshot(page, "detail_conv_forward")
 
 
@@ -321,6 +330,7 @@ def test_detail_view_fits_a_phone(phone_page, live_server, trace):
             .map((e) => `${e.tagName}.${e.className}`)"""
     )
     assert overflowing == []
+    assert clipped_numbers(page) == []
     assert close(value(page, "detail-conv-sum"), trace["layers"][3]["output"][0, 2, 2])
     save_screenshot(page, "detail_conv_phone")
 
