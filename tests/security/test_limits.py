@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+import threadpoolctl
 
 from app.api.errors import ApiError
 from app.api.limits import CpuLimiter, run_cpu_bound
@@ -192,3 +193,9 @@ def test_body_cap_comes_from_settings():
 def test_every_limit_is_overridable_by_its_environment_variable(name, raw, value):
     settings = Settings.from_env({f"CONVSCOPE_{name.upper()}": raw})
     assert getattr(settings, name) == value
+
+
+def test_blas_is_pinned_to_one_thread_per_worker():
+    create_app(Settings())
+    blas = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)
