@@ -1,0 +1,166 @@
+"""`python -m bench` (`make bench`): time the core, the served app and training, print the
+tables and write them into bench/results.md.
+
+    python -m bench                    # everything, a few minutes
+    python -m bench --quick            # tiny budgets: checks the suite runs, figures rough
+    python -m bench --skip server training
+    python -m bench --blas-threads 2   # BLAS threads for the core timings (default 1)
+    CONVSCOPE_BENCH_TORCH_PYTHON=/path/to/venv-with-torch/bin/python python -m bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results.md"
+SECTIONS = ("core", "layers", "baseline", "torch", "server", "training")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--budget", type=float, default=0.5,
+                        help="seconds per timed network pass (layers get a quarter)")
+    parser.add_argument("--quick", action="store_true",
+                        help="minimal budgets and request counts (a smoke run)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=SECTIONS,
+                        help="sections to leave out")
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="BLAS threads for the core and training timings (default 1, as "
+                        "each server worker runs; the matmul peak is measured at 1 and all)")
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help="markdown file whose generated section is rewritten")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    return parser.parse_args(argv)
+
+
+def machine_info(peaks: dict[tuple[str, int], float], blas_threads: int) -> dict[str, str]:
+    import platform
+
+    import numpy as np
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    return {
+        "cpu": f"{cpu}, {os.cpu_count()} logical CPUs",
+        "python / numpy": f"{platform.python_version()} / {np.__version__}",
+        "blas": f"{blas.get('name')} {blas.get('version')}",
+        "blas threads for core timings": str(blas_threads),
+        "load average (1 min) at start": f"{os.getloadavg()[0]:.2f}",
+        **{
+            f"{dtype} matmul peak, {threads} BLAS thread(s)": f"{value:.1f} GFLOP/s"
+            for (dtype, threads), value in peaks.items()
+        },
+    }
+
+
+def torch_rows(budget: float) -> tuple[list[dict], str]:
+    """The torch reference, in this interpreter if torch imports, else in the one named by
+    CONVSCOPE_BENCH_TORCH_PYTHON; ([], reason) when neither is available."""
+    import importlib.util
+    import json
+    import subprocess
+
+    if importlib.util.find_spec("torch") is not None:
+        from bench.torch_reference import run
+
+        rows = run(budget)
+    elif os.environ.get("CONVSCOPE_BENCH_TORCH_PYTHON"):
+        python = os.environ["CONVSCOPE_BENCH_TORCH_PYTHON"]
+        done = subprocess.run(
+            [python, "-m", "bench.torch_reference", str(budget)], cwd=RESULTS.parent.parent,
+            capture_output=True, text=True, timeout=600, check=False,
+        )
+        if done.returncode != 0:
+            return [], f"skipped: {python} failed: {done.stderr.strip()[-200:]}"
+        rows = json.loads(done.stdout)
+    else:
+        return [], "skipped: torch is not importable (set CONVSCOPE_BENCH_TORCH_PYTHON)"
+    first = rows[0] if rows else {}
+    return rows, f"torch {first.get('torch')} with {first.get('threads')} threads, same run"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from threadpoolctl import threadpool_limits
+
+    from bench import core, report
+
+    skip = set(args.skip)
+    budget = 0.02 if args.quick else args.budget
+    print(f"bench: budget {budget} s per pass; skipping {sorted(skip) or 'nothing'}",
+          file=sys.stderr)
+    size = 256 if args.quick else 1024
+    peaks = {}
+    for threads in sorted({1, args.blas_threads, os.cpu_count() or 1}):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            for dtype in ("float32", "float64"):
+                peaks[dtype, threads] = core.matmul_peak(dtype, size, budget * 2)
+    machine = machine_info(peaks, args.blas_threads)
+    pinned = threadpool_limits(limits=args.blas_threads, user_api="blas")
+
+    rows: list[core.CoreRow] = []
+    if "core" not in skip:
+        impls = ("current",) if "baseline" in skip or args.quick else ("current", "baseline")
+        for name in core.NETWORKS:
+            for batch in core.BATCHES:
+                for dtype in core.DTYPES:
+                    for impl in impls:
+                        print(f"bench: {name} batch {batch} {dtype} {impl}", file=sys.stderr)
+                        rows += core.bench_network(
+                            name, batch, dtype, budget, impl,
+                            per_layer=impl == "current" and "layers" not in skip,
+                            min_repeats=1 if args.quick else 3,
+                        )
+
+    trows, tnote = ([], "not run (`--skip torch`)")
+    if "torch" not in skip:
+        print("bench: torch reference", file=sys.stderr)
+        trows, tnote = torch_rows(budget)
+
+    server = None
+    if "server" not in skip:
+        from bench.server import run_server
+
+        print("bench: server", file=sys.stderr)
+        server = run_server(
+            requests=20 if args.quick else 200, cold_starts=1 if args.quick else 3,
+            deadline_s=10 if args.quick else 30,
+        )
+
+    training, training_skipped = None, ""
+    if "training" not in skip:
+        print("bench: training", file=sys.stderr)
+        try:
+            from bench.training import run_training
+        except ImportError as exc:
+            training_skipped = f"app.nn.train unavailable ({exc})"
+        else:
+            training = run_training(epochs=1 if args.quick else 2,
+                                    limit=256 if args.quick else None)
+
+    pinned.restore_original_limits()
+    machine["load average (1 min) at end"] = f"{os.getloadavg()[0]:.2f}"
+    # The networks' GFLOP/s are compared with the peak at the threads they ran with.
+    text = report.render(
+        machine, peaks["float32", args.blas_threads], rows, trows, tnote, server, training,
+        training_skipped,
+    )
+    print(text)
+    if not args.no_write:
+        report.write_results(args.out, text)
+        print(f"bench: wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
