@@ -143,17 +143,45 @@ def correlate_weight_grad(
     return np.ascontiguousarray(grad_t.T).reshape(c_out, c_in, kh, kw)
 
 
+def correlate_input_grad(
+    dy: np.ndarray, weight: np.ndarray, padded_size: Pair, stride: Pair, dilation: Pair
+) -> np.ndarray:
+    """Gradient of `correlate` with respect to its padded input: dy (N, C_out, H_out, W_out)
+    and weight (C_out, C_in, kH, kW) -> (N, C_in, H_pad, W_pad).
+
+    Seed 002: an input pixel's delta is the sum, over every output it touched, of that
+    output's delta times the joining weight. Per chunk, one matmul weight^T @ dy gives each
+    window's C_in*kH*kW shares, and the kH*kW taps scatter them back onto the plane.
+    """
+    n, c_out, oh, ow = dy.shape
+    _, c_in, kh, kw = weight.shape
+    rows = c_in * kh * kw
+    w2d_t = np.ascontiguousarray(weight).reshape(c_out, rows).T
+    dy3 = np.ascontiguousarray(dy).reshape(n, c_out, oh * ow)
+    dtype = np.result_type(dy, weight)
+    dxp = np.zeros((n, c_in, *padded_size), dtype)
+    chunks = batch_chunks(n, rows * oh * ow * dtype.itemsize)
+    scratch = np.empty(((chunks[0].stop - chunks[0].start), rows, oh * ow), dtype)
+    for chunk in chunks:
+        shares = np.matmul(w2d_t, dy3[chunk], out=scratch[: chunk.stop - chunk.start])
+        shares = shares.reshape(-1, c_in, kh, kw, oh, ow).transpose(0, 1, 4, 5, 2, 3)
+        scatter_windows(shares, padded_size, stride, dilation, out=dxp[chunk])
+    return dxp
+
+
 def scatter_windows(
-    cols: np.ndarray, padded_size: Pair, stride: Pair, dilation: Pair
+    cols: np.ndarray, padded_size: Pair, stride: Pair, dilation: Pair,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Adjoint of `windows`: sum window values (N, C, H_out, W_out, kH, kW) back into a
-    zero (N, C, H_pad, W_pad) plane. Overlapping windows accumulate.
+    zero (N, C, H_pad, W_pad) plane, or add them to `out`. Overlapping windows accumulate.
 
     Loops over the kH*kW kernel taps only; each tap is one strided slice-add over all pixels.
     """
     n, c, oh, ow, kh, kw = cols.shape
     (sh, sw), (dh, dw) = stride, dilation
-    out = np.zeros((n, c, *padded_size), dtype=cols.dtype)
+    if out is None:
+        out = np.zeros((n, c, *padded_size), dtype=cols.dtype)
     for a in range(kh):
         rows = slice(a * dh, a * dh + (oh - 1) * sh + 1, sh)
         for b in range(kw):

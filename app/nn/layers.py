@@ -21,6 +21,7 @@ from app.nn.functional import (
     conv_output_size,
     conv_transpose_output_size,
     correlate,
+    correlate_input_grad,
     correlate_weight_grad,
     pad2d,
     pair,
@@ -187,20 +188,21 @@ class Conv2d(_Windowed):
         }
         if "bias" in self.params:
             grads["bias"] = dy.sum(axis=(0, 2, 3))
-        # Seed 002: an input pixel's delta is the sum, over every output it touched, of that
-        # output's delta times the joining weight.
         (ph, pw), (kh, kw), (dh, dw) = self.padding, self.kernel_size, self.dilation
         h, w = xp.shape[2] - 2 * ph, xp.shape[3] - 2 * pw
         full_h, full_w = dh * (kh - 1) - ph, dw * (kw - 1) - pw
-        if self.stride == (1, 1) and full_h >= 0 and full_w >= 0:
-            # At stride 1 that sum is itself a correlation ("full" convolution): of dy
-            # zero-padded by d(k-1) - p with the kernel flipped and its channel axes swapped.
+        if (
+            self.stride == (1, 1) and full_h >= 0 and full_w >= 0
+            and self.out_channels <= self.in_channels
+        ):
+            # At stride 1 the input gradient is itself a correlation ("full" convolution):
+            # of dy zero-padded by d(k-1) - p with the kernel flipped and its channel axes
+            # swapped. It gathers C_out*kH*kW values per input pixel, where the scatter
+            # below makes C_in*kH*kW per output pixel: the cheaper one when C_out <= C_in.
             dyp = pad2d(dy, (full_h, full_h, full_w, full_w))
             flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
             return correlate(dyp, flipped, (1, 1), self.dilation, (h, w)), grads
-        # Otherwise: scatter dy x weight back over the windows.
-        dcols = np.tensordot(dy, weight, axes=([1], [0])).transpose(0, 3, 1, 2, 4, 5)
-        dxp = scatter_windows(dcols, xp.shape[2:], self.stride, self.dilation)
+        dxp = correlate_input_grad(dy, weight, xp.shape[2:], self.stride, self.dilation)
         return np.ascontiguousarray(dxp[:, :, ph : ph + h, pw : pw + w]), grads
 
 
