@@ -370,21 +370,24 @@ class MaxPool2d(_Pool2d):
         (kh, kw), (n, c, h, w) = self.kernel_size, x.shape
         oh, ow = h // kh, w // kw
         taps = x.reshape(n, c, h, ow, kw)
-        row_max, row_arg = taps[..., 0], np.zeros((n, c, h, ow), np.uint8)
+        # Along each window row: the max, and the column of its first maximum. Each step
+        # makes whole new arrays: NumPy's masked in-place writes are several times slower.
+        row_max, row_arg = taps[..., 0], np.zeros((n, c, h, ow), bool)
         for b in range(1, kw):
             better = taps[..., b] > row_max
             row_max = np.maximum(row_max, taps[..., b])
-            row_arg = np.where(better, np.uint8(b), row_arg)
-        rows = row_max.reshape(n, c, oh, kh, ow)
-        row_args = row_arg.reshape(n, c, oh, kh, ow)
+            row_arg = better if b == 1 else np.where(better, b, row_arg)
+        # Down the window's rows: the max of the row maxima, and where it came from.
+        rows, row_args = row_max.reshape(n, c, oh, kh, ow), row_arg.reshape(n, c, oh, kh, ow)
         y, win_col = rows[:, :, :, 0], row_args[:, :, :, 0]
-        win_row = np.zeros((n, c, oh, ow), np.intp)
+        offset = np.zeros((n, c, oh, ow), np.intp)
         for a in range(1, kh):
             better = rows[:, :, :, a] > y
             y = np.maximum(y, rows[:, :, :, a])
-            win_row = np.where(better, a, win_row)
             win_col = np.where(better, row_args[:, :, :, a], win_col)
-        return np.ascontiguousarray(y), win_row * width + win_col
+            offset = better * np.intp(width) if a == 1 else np.where(better, a * width, offset)
+        offset += win_col
+        return np.ascontiguousarray(y), offset
 
     def forward(self, x):
         self._check_input(x, 4)
@@ -392,8 +395,9 @@ class MaxPool2d(_Pool2d):
         kh, kw = self.kernel_size
         if self._windows_tile(h, w):
             oh, ow = self._out_hw(h, w, self.ceil_mode)
-            y, offset = self._tiled_max(x[:, :, : oh * kh, : ow * kw], w)
-            return y, (offset + self._corners(h, w, oh, ow), x.shape)
+            y, indices = self._tiled_max(x[:, :, : oh * kh, : ow * kw], w)
+            indices += self._corners(h, w, oh, ow)
+            return y, (indices, x.shape)
         xp, (oh, ow) = self._padded(x, -np.inf)
         cols = windows(xp, self.kernel_size, self.stride, self.dilation, (oh, ow))
         flat = cols.reshape(n, c, oh, ow, kh * kw)
