@@ -63,9 +63,9 @@ def machine_info(peaks: dict[tuple[str, int], float], blas_threads: int) -> dict
     }
 
 
-def torch_rows(budget: float) -> tuple[list[dict], str]:
-    """The torch reference, in this interpreter if torch imports, else in the one named by
-    CONVSCOPE_BENCH_TORCH_PYTHON; ([], reason) when neither is available."""
+def torch_rows(budget: float, network: str, batch: int) -> tuple[list[dict], str]:
+    """The torch reference for one network and batch, in this interpreter if torch imports,
+    else in the one named by CONVSCOPE_BENCH_TORCH_PYTHON; ([], reason) when neither is."""
     import importlib.util
     import json
     import subprocess
@@ -73,11 +73,12 @@ def torch_rows(budget: float) -> tuple[list[dict], str]:
     if importlib.util.find_spec("torch") is not None:
         from bench.torch_reference import run
 
-        rows = run(budget)
+        rows = run(budget, networks=(network,), batches=(batch,))
     elif os.environ.get("CONVSCOPE_BENCH_TORCH_PYTHON"):
         python = os.environ["CONVSCOPE_BENCH_TORCH_PYTHON"]
         done = subprocess.run(
-            [python, "-m", "bench.torch_reference", str(budget)], cwd=RESULTS.parent.parent,
+            [python, "-m", "bench.torch_reference", str(budget), network, str(batch)],
+            cwd=RESULTS.parent.parent,
             capture_output=True, text=True, timeout=600, check=False,
         )
         if done.returncode != 0:
@@ -85,8 +86,12 @@ def torch_rows(budget: float) -> tuple[list[dict], str]:
         rows = json.loads(done.stdout)
     else:
         return [], "skipped: torch is not importable (set CONVSCOPE_BENCH_TORCH_PYTHON)"
-    first = rows[0] if rows else {}
-    return rows, f"torch {first.get('torch')} with {first.get('threads')} threads, same run"
+    version = rows[0]["torch"] if rows else "?"
+    threads = sorted({row["threads"] for row in rows})
+    return rows, (
+        f"torch {version} (CPU) in the same run, the same layers with input gradients, at "
+        f"{' and '.join(map(str, threads))} thread(s)"
+    )
 
 
 def main(argv=None) -> int:
@@ -109,6 +114,8 @@ def main(argv=None) -> int:
     pinned = threadpool_limits(limits=args.blas_threads, user_api="blas")
 
     rows: list[core.CoreRow] = []
+    trows: list[dict] = []
+    tnote = "not run (`--skip torch`)"
     if "core" not in skip:
         impls = ("current",) if "baseline" in skip or args.quick else ("current", "baseline")
         for name in core.NETWORKS:
@@ -121,11 +128,11 @@ def main(argv=None) -> int:
                             per_layer=impl == "current" and "layers" not in skip,
                             min_repeats=1 if args.quick else 3,
                         )
-
-    trows, tnote = ([], "not run (`--skip torch`)")
-    if "torch" not in skip:
-        print("bench: torch reference", file=sys.stderr)
-        trows, tnote = torch_rows(budget)
+                # Right after ours, so that both see much the same machine load.
+                if "torch" not in skip:
+                    print(f"bench: torch reference {name} batch {batch}", file=sys.stderr)
+                    more, tnote = torch_rows(budget, name, batch)
+                    trows += more
 
     server = None
     if "server" not in skip:

@@ -31,26 +31,30 @@ def _key(row) -> tuple:
 def network_table(rows: list[CoreRow], torch_rows: list[dict], peak: float) -> str:
     current = {_key(r): r for r in rows if r.layer == "network" and r.impl == "current"}
     baseline = {_key(r): r for r in rows if r.layer == "network" and r.impl == "baseline"}
-    torch = {(t["network"], t["batch"], t["dtype"], t["phase"]): t for t in torch_rows}
+    thread_counts = sorted({t["threads"] for t in torch_rows})
+    torch = {
+        (t["network"], t["batch"], t["dtype"], t["phase"], t["threads"]): t for t in torch_rows
+    }
     body = []
     for key, row in current.items():
         t = row.timing
         base = baseline.get(key)
-        ref = torch.get(key)
-        body.append([
+        cells = [
             row.network, row.batch, row.dtype, row.phase, ms(t.median),
             f"{ms(t.minimum)} / {ms(t.maximum)}", t.repeats, f"{row.gflops:.1f}",
             f"{row.gflops / peak:.0%}" if peak and row.dtype == "float32" else "",
             ms(base.timing.median) if base else "",
             f"{base.timing.median / t.median:.2f}x" if base else "",
-            ms(ref["median"]) if ref else "",
-            f"{t.median / ref['median']:.2f}x" if ref else "",
-        ])
-    return table(
-        ["network", "batch", "dtype", "pass", "median ms", "min / max ms", "n", "GFLOP/s",
-         "of f32 peak", "baseline ms", "speed-up", "torch ms", "x torch"],
-        body,
-    )
+        ]
+        for threads in thread_counts:
+            ref = torch.get((*key, threads))
+            cells += [ms(ref["median"]), f"{t.median / ref['median']:.2f}x"] if ref else ["", ""]
+        body.append(cells)
+    header = ["network", "batch", "dtype", "pass", "median ms", "min / max ms", "n", "GFLOP/s",
+              "of f32 peak", "baseline ms", "speed-up"]
+    for threads in thread_counts:
+        header += [f"torch ms ({threads} thr)", f"x torch ({threads} thr)"]
+    return table(header, body)
 
 
 def layer_table(rows: list[CoreRow]) -> str:
@@ -102,6 +106,12 @@ def server_section(report: ServerReport | None) -> str:
             ["response (one gallery digit, lenet5)", "bytes"],
             [[label, f"{size:,}"] for label, size in report.response_bytes.items()],
         ) + f"\n\nGzip: {report.gzip}.")
+    if report.gzip_estimate:
+        plain = report.response_bytes.get("base64", 0)
+        parts.append("What gzip would make of the default (base64) body, compressed in the "
+                     "bench process: " + "; ".join(
+                         f"level {level}: {size:,} bytes ({size / plain:.0%}) in {t:.1f} ms"
+                         for level, (size, t) in report.gzip_estimate.items()) + ".")
     return "\n\n".join(parts)
 
 

@@ -9,6 +9,7 @@ and the server is stopped when the measurement ends.
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import os
@@ -64,6 +65,8 @@ class ServerReport:
     latency: list[Latency] = field(default_factory=list)
     response_bytes: dict[str, int] = field(default_factory=dict)
     gzip: str = ""
+    # What gzip would make of the default body at a few levels: (bytes, ms to compress).
+    gzip_estimate: dict[int, tuple[int, float]] = field(default_factory=dict)
     workers: int | None = None  # None: the server's default (one per CPU)
     skipped: dict[str, str] = field(default_factory=dict)
 
@@ -194,9 +197,24 @@ def measure_latency(port: int, concurrency: int, requests: int, deadline_s: floa
     return Latency(concurrency, len(samples), seconds, samples, errors[0], medians)
 
 
-def measure_bytes(port: int) -> tuple[dict[str, int], str]:
-    """Response bytes of one gallery digit per encoding, plain and with gzip requested."""
+def gzip_estimate(body: bytes, levels=(1, 6, 9)) -> dict[int, tuple[int, float]]:
+    """level -> (compressed bytes, best-of-5 milliseconds to compress) for a body."""
+    result = {}
+    for level in levels:
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            packed = gzip.compress(body, compresslevel=level)
+            times.append(time.perf_counter() - start)
+        result[level] = (len(packed), min(times) * 1e3)
+    return result
+
+
+def measure_bytes(port: int) -> tuple[dict[str, int], str, bytes]:
+    """Response bytes of one gallery digit per encoding, plain and with gzip requested;
+    also returns the default (base64) body itself."""
     sizes: dict[str, int] = {}
+    bodies: dict[str, bytes] = {}
     served_gzip = set()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
     try:
@@ -207,6 +225,7 @@ def measure_bytes(port: int) -> tuple[dict[str, int], str]:
                     raise Skipped(f"encoding={encoding} answered {status}")
                 label = f"{encoding}, gzip requested" if gzip else encoding
                 sizes[label] = len(payload)
+                bodies[label] = payload
                 if content_encoding == "gzip":
                     served_gzip.add(encoding)
     finally:
@@ -215,7 +234,7 @@ def measure_bytes(port: int) -> tuple[dict[str, int], str]:
         f"the server gzips ({', '.join(sorted(served_gzip))})" if served_gzip
         else "the server does not gzip (gzip-requested sizes equal the plain ones)"
     )
-    return sizes, note
+    return sizes, note, bodies["base64"]
 
 
 def run_server(
@@ -231,7 +250,8 @@ def run_server(
             check_inspect(port)
             # Warm-up: first requests import and load the model, fill caches.
             measure_latency(port, 1, 10, deadline_s)
-            report.response_bytes, report.gzip = measure_bytes(port)
+            report.response_bytes, report.gzip, body = measure_bytes(port)
+            report.gzip_estimate = gzip_estimate(body)
             for concurrency in (1, 4):
                 report.latency.append(measure_latency(port, concurrency, requests, deadline_s))
     except Skipped as exc:

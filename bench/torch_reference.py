@@ -32,14 +32,30 @@ def torch_network(name: str):
     )
 
 
-def run(budget_s: float, batches=(1, 64), dtypes=("float32", "float64")) -> list[dict]:
-    """Forward, and forward+backward with input gradients (as the trace computes them)."""
+def run(
+    budget_s: float, batches=(1, 64), dtypes=("float32", "float64"), networks=tuple(SHAPES)
+) -> list[dict]:
+    """Forward, and forward+backward with input gradients (as the trace computes them), at
+    torch's default thread count and at 1 thread (as each ConvScope worker runs BLAS)."""
+    import torch
+
+    default_threads = torch.get_num_threads()
+    rows = []
+    for threads in sorted({1, default_threads}):
+        torch.set_num_threads(threads)
+        rows += _run_at(budget_s, batches, dtypes, networks)
+    torch.set_num_threads(default_threads)
+    return rows
+
+
+def _run_at(budget_s: float, batches, dtypes, networks) -> list[dict]:
     import torch
     import torch.nn.functional as tf
 
     torch.manual_seed(0)
     rows = []
-    for name, shape in SHAPES.items():
+    for name in networks:
+        shape = SHAPES[name]
         for dtype in dtypes:
             net = torch_network(name).to(getattr(torch, dtype))
             for batch in batches:
@@ -67,4 +83,8 @@ def run(budget_s: float, batches=(1, 64), dtypes=("float32", "float64")) -> list
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(float(sys.argv[1]) if len(sys.argv) > 1 else 0.5)))
+    # python -m bench.torch_reference [BUDGET [NETWORK BATCH]]
+    args = sys.argv[1:]
+    budget = float(args[0]) if args else 0.5
+    selection = {"networks": (args[1],), "batches": (int(args[2]),)} if len(args) == 3 else {}
+    print(json.dumps(run(budget, **selection)))
