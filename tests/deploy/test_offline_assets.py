@@ -20,7 +20,8 @@ JS_IMPORTS = re.compile(
     re.MULTILINE,
 )
 CSS_URLS = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)""")
-EXTERNAL = re.compile(r"""(?:src|href|url\(|from|import)\s*=?\s*\(?["']?(?:https?:)?//""")
+# A quoted or url()-wrapped address that names another host: "https://...", '//cdn...'.
+EXTERNAL = re.compile(r"""["'(]\s*(?:https?:)?//[A-Za-z0-9]""")
 
 
 def _refs(path: str, body: str, content_type: str) -> set[str]:
