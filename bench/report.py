@@ -48,12 +48,15 @@ def network_table(rows: list[CoreRow], torch_rows: list[dict], peak: float) -> s
         ]
         for threads in thread_counts:
             ref = torch.get((*key, threads))
-            cells += [ms(ref["median"]), f"{t.median / ref['median']:.2f}x"] if ref else ["", ""]
+            cells += [
+                ms(ref["median"]),
+                f"{t.median / ref['median']:.2f}x ({t.minimum / ref['minimum']:.2f}x)",
+            ] if ref else ["", ""]
         body.append(cells)
     header = ["network", "batch", "dtype", "pass", "median ms", "min / max ms", "n", "GFLOP/s",
               "of f32 peak", "baseline ms", "speed-up"]
     for threads in thread_counts:
-        header += [f"torch ms ({threads} thr)", f"x torch ({threads} thr)"]
+        header += [f"torch ms ({threads} thr)", f"x torch ({threads} thr): median (min)"]
     return table(header, body)
 
 
