@@ -20,7 +20,22 @@ SAMPLE = {"sample": 0, "include": []}
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """Run a coroutine to completion on a fresh event loop in its own thread: Playwright's
+    sync API (the browser tests, same session) keeps a loop running on the main thread."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised on the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def test_work_runs_on_a_worker_thread_and_returns_its_value():
