@@ -137,13 +137,15 @@ def train_model(
             "loss": final.loss,
             "per_class_accuracy": dict(zip(arch.classes, final.per_class_accuracy, strict=True)),
         },
+        # Losses unrounded: the first epoch's are a fingerprint of the exact arithmetic
+        # (tests/models retrain one epoch and compare), so stale weights get noticed.
         "history": [
             {
-                "epoch": r.epoch, "train_loss": round(r.train_loss, 5),
-                "train_accuracy": round(r.train_accuracy, 5),
-                "heldout_loss": round(r.heldout.loss, 5) if r.heldout else None,
-                "heldout_accuracy": round(r.heldout.accuracy, 5) if r.heldout else None,
-                "learning_rate": round(r.learning_rate, 6), "seconds": round(r.seconds, 2),
+                "epoch": r.epoch, "train_loss": r.train_loss,
+                "train_accuracy": r.train_accuracy,
+                "heldout_loss": r.heldout.loss if r.heldout else None,
+                "heldout_accuracy": r.heldout.accuracy if r.heldout else None,
+                "learning_rate": r.learning_rate, "seconds": round(r.seconds, 2),
             }
             for r in reports
         ],

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from app.data import load_digits, split_indices
 from app.models import list_models, load_model
-from app.models.training import RECIPES
+from app.models.training import RECIPES, train_model
 
 TARGET_ACCURACY = 0.975
 
@@ -87,3 +89,18 @@ def test_predict_accepts_uint8_and_unit_floats_alike(heldout):
 def test_predict_rejects_bad_input_with_a_clear_value_error(images, message):
     with pytest.raises(ValueError, match=message):
         load_model("lenet5").predict(images)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model_id", list_models())
+def test_bundled_weights_are_what_the_current_core_trains(model_id):
+    # The shipped recipe's first epoch (all warm-up, so independent of the epoch count),
+    # retrained now, must give the card's first-epoch losses to the last bit. If this fails,
+    # the core's arithmetic changed since the weights were trained: run `make train`.
+    config = replace(RECIPES[model_id], epochs=1)
+    _, card, _ = train_model(model_id, config)
+    first = load_model(model_id).card["history"][0]
+    fresh = card["history"][0]
+    assert (fresh["train_loss"], fresh["heldout_loss"]) == (
+        first["train_loss"], first["heldout_loss"]
+    )
