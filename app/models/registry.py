@@ -68,6 +68,31 @@ ARCHITECTURES: dict[str, Architecture] = {
 }
 
 
+def prepare_images(images, input_shape: tuple[int, int, int] = (1, 28, 28)) -> np.ndarray:
+    """The one normalisation of every model's input, in training and in use: images
+    (N, H, W) or (N, C, H, W), uint8 0-255 or float 0-1 -> float32 (N, C, H, W) in [0, 1].
+    Raises ValueError on anything else."""
+    arr = np.asarray(images)
+    c, h, w = input_shape
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    if arr.ndim != 4 or arr.shape[1:] != (c, h, w):
+        raise ValueError(
+            f"images must be shaped (N, {h}, {w}) or (N, {c}, {h}, {w}), got {arr.shape}"
+        )
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / 255.0
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise ValueError(f"images must be uint8 (0-255) or float (0-1), got {arr.dtype}")
+    if not np.isfinite(arr).all():
+        raise ValueError("images contain NaN or infinite values")
+    if arr.size and (arr.min() < 0 or arr.max() > 1):
+        raise ValueError(
+            f"float images must lie in [0, 1], got [{arr.min():.4g}, {arr.max():.4g}]"
+        )
+    return arr.astype(np.float32)
+
+
 @dataclass
 class Model:
     """A trained network with its card. Immutable after loading; safe across threads."""
@@ -91,25 +116,7 @@ class Model:
     def prepare(self, images) -> np.ndarray:
         """MNIST-format digits (N, 28, 28) or (N, 1, 28, 28), uint8 0-255 or float 0-1
         -> float32 (N, 1, 28, 28) in [0, 1]. Raises ValueError on anything else."""
-        arr = np.asarray(images)
-        c, h, w = self.input_shape
-        if arr.ndim == 3:
-            arr = arr[:, None]
-        if arr.ndim != 4 or arr.shape[1:] != (c, h, w):
-            raise ValueError(
-                f"images must be shaped (N, {h}, {w}) or (N, {c}, {h}, {w}), got {arr.shape}"
-            )
-        if arr.dtype == np.uint8:
-            return arr.astype(np.float32) / 255.0
-        if not np.issubdtype(arr.dtype, np.floating):
-            raise ValueError(f"images must be uint8 (0-255) or float (0-1), got {arr.dtype}")
-        if not np.isfinite(arr).all():
-            raise ValueError("images contain NaN or infinite values")
-        if arr.size and (arr.min() < 0 or arr.max() > 1):
-            raise ValueError(
-                f"float images must lie in [0, 1], got [{arr.min():.4g}, {arr.max():.4g}]"
-            )
-        return arr.astype(np.float32)
+        return prepare_images(images, self.input_shape)
 
     def predict(self, images) -> np.ndarray:
         """(N, 28, 28) MNIST-format digits -> (N, 10) class probabilities."""

@@ -19,7 +19,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from app.data import HELDOUT_PER_CLASS, SPLIT_SEED, load_digits, split_indices
-from app.models.registry import ARCHITECTURES, card_path, weights_path
+from app.models.registry import ARCHITECTURES, card_path, prepare_images, weights_path
 from app.nn import dump_params, from_spec
 from app.nn.augment import AugmentSettings
 from app.nn.train import BatchProgress, EpochReport, TrainConfig, evaluate, train
@@ -50,9 +50,10 @@ RECIPES: dict[str, TrainConfig] = {
 
 
 def prepared_digits() -> tuple[np.ndarray, np.ndarray]:
-    """All bundled digits as float32 (N, 1, 28, 28) in [0, 1], and their labels (N,)."""
+    """All bundled digits as the models see them, float32 (N, 1, 28, 28) in [0, 1]
+    (app.models.registry.prepare_images), and their labels (N,)."""
     images, labels = load_digits()
-    return (images.astype(np.float32) / 255.0)[:, None], labels.astype(np.intp)
+    return prepare_images(images), labels.astype(np.intp)
 
 
 def recipe(model_id: str, **overrides: Any) -> TrainConfig:
