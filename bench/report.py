@@ -97,9 +97,10 @@ def server_section(report: ServerReport | None) -> str:
         parts.append(f"Inspect ({name}): skipped: {reason}")
     if report.latency:
         parts.append(table(
-            ["concurrency", "requests", "errors", "p50 ms", "p95 ms", "inspects/s",
-             "server timings_ms (medians)"],
-            [[lat.concurrency, lat.requests, lat.errors, f"{lat.p50_ms:.1f}",
+            ["concurrency", "Accept-Encoding", "requests", "errors", "p50 ms", "p95 ms",
+             "inspects/s", "server timings_ms (medians)"],
+            [[lat.concurrency, "gzip" if lat.gzip else "-", lat.requests, lat.errors,
+              f"{lat.p50_ms:.1f}",
               f"{lat.p95_ms:.1f}", f"{lat.throughput:.0f}",
               ", ".join(f"{k} {v:.2f}" for k, v in lat.server_timings_ms.items())]
              for lat in report.latency],
