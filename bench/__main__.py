@@ -121,7 +121,8 @@ def main(argv=None) -> int:
         for name in core.NETWORKS:
             for batch in core.BATCHES:
                 for dtype in core.DTYPES:
-                    for impl in impls:
+                    threads = ("threads",) if batch > 1 and (os.cpu_count() or 1) > 1 else ()
+                    for impl in impls + threads:
                         print(f"bench: {name} batch {batch} {dtype} {impl}", file=sys.stderr)
                         rows += core.bench_network(
                             name, batch, dtype, budget, impl,

@@ -3,6 +3,7 @@ forward+backward, achieved GFLOP/s, and the machine's own float32 matmul peak.""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from app.models.registry import ARCHITECTURES
 from app.nn import Conv2d, Linear, Sequential, from_spec, softmax_cross_entropy
+from app.nn import functional as nn_functional
 from app.nn.spec import LayerSpec
 from bench.baseline import baseline_network
 from bench.timing import Timing, measure
@@ -50,7 +52,9 @@ class CoreRow:
     batch: int
     dtype: str
     phase: str  # one of PASSES
-    impl: str  # "current" or "baseline" (the first implementation, bench/baseline.py)
+    # "current"; "baseline" (the first implementation, bench/baseline.py); or "threads":
+    # current with the conv chunks on a thread per CPU (app.nn.functional.set_num_threads)
+    impl: str
     timing: Timing
     flops: int
 
@@ -114,12 +118,18 @@ def bench_network(
     shapes = network.shapes(x.shape)
     macs = [forward_macs(layer, i, o) for layer, (i, o) in zip(network.layers, shapes, strict=True)]
     rows = []
-    for phase, fn in network_passes(network, x, targets).items():
-        timing = measure(fn, budget_s, min_repeats=min_repeats)
-        rows.append(
-            CoreRow(name, "network", batch, dtype, phase, impl, timing,
-                    phase_flops(sum(macs), phase))
-        )
+    threads = nn_functional.get_num_threads()
+    if impl == "threads":
+        nn_functional.set_num_threads(os.cpu_count() or 1)
+    try:
+        for phase, fn in network_passes(network, x, targets).items():
+            timing = measure(fn, budget_s, min_repeats=min_repeats)
+            rows.append(
+                CoreRow(name, "network", batch, dtype, phase, impl, timing,
+                        phase_flops(sum(macs), phase))
+            )
+    finally:
+        nn_functional.set_num_threads(threads)
     if not per_layer:
         return rows
     h = x

@@ -7,10 +7,15 @@ convolution is the other way round; pooling gathers forward and scatters backwar
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 Pair = tuple[int, int]
+T = TypeVar("T")
 
 
 def pair(value: int | tuple[int, int] | list[int], name: str = "value") -> Pair:
@@ -79,11 +84,46 @@ def windows(
 # gather and the matmul that reads it stay in cache instead of streaming through memory.
 SCRATCH_BYTES = 1 << 20
 
+# (threads, pool): replaced whole by set_num_threads, so a call sees one consistent pair.
+_executor: tuple[int, ThreadPoolExecutor | None] = (1, None)
+
+
+def set_num_threads(threads: int) -> None:
+    """Run a convolution's batch chunks on up to `threads` threads (NumPy releases the GIL
+    in its copies and matmuls; the chunks are independent: outputs and input gradients are
+    identical, weight gradients are summed in another order). The default, 1, keeps every
+    call on its caller's thread: a server already runs one worker per core. Training on an
+    otherwise idle machine gains from one thread per core."""
+    global _executor
+    if not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+    # A replaced pool is not shut down: calls still using it finish, then it is collected.
+    _executor = (threads, ThreadPoolExecutor(threads, "convscope-nn") if threads > 1 else None)
+
+
+def get_num_threads() -> int:
+    return _executor[0]
+
 
 def batch_chunks(n: int, bytes_per_item: int, budget: int = SCRATCH_BYTES) -> list[slice]:
     """Slices covering range(n) with as many items each as fit in `budget` bytes (>= 1)."""
     step = max(1, min(n, budget // max(1, bytes_per_item)))
     return [slice(start, min(n, start + step)) for start in range(0, n, step)]
+
+
+def over_chunks(work: Callable[[list[slice]], T], chunks: list[slice]) -> list[T]:
+    """work(group) for contiguous groups of chunks, one group per thread (see
+    set_num_threads); each group's work allocates its own scratch."""
+    threads, pool = _executor
+    groups = min(threads, len(chunks))
+    if pool is None or groups == 1:
+        return [work(chunks)]
+    bounds = np.linspace(0, len(chunks), groups + 1).round().astype(int)
+    return list(pool.map(work, [chunks[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]))
+
+
+def _scratch(chunks: list[slice], values_per_item: int, dtype) -> np.ndarray:
+    return np.empty(max(c.stop - c.start for c in chunks) * values_per_item, dtype)
 
 
 def im2col(
@@ -114,11 +154,15 @@ def correlate(
     oh, ow = out_size
     w2d = np.ascontiguousarray(weight).reshape(c_out, -1)
     y = np.empty((n, c_out, oh * ow), np.result_type(xp, weight))
-    chunks = batch_chunks(n, w2d.shape[1] * oh * ow * xp.itemsize)
-    scratch = np.empty((chunks[0].stop - chunks[0].start) * w2d.shape[1] * oh * ow, xp.dtype)
-    for chunk in chunks:
-        cols = im2col(xp[chunk], weight.shape[2:], stride, dilation, out_size, scratch)
-        np.matmul(w2d, cols, out=y[chunk])
+    values = w2d.shape[1] * oh * ow
+
+    def work(group: list[slice]) -> None:
+        scratch = _scratch(group, values, xp.dtype)
+        for chunk in group:
+            cols = im2col(xp[chunk], weight.shape[2:], stride, dilation, out_size, scratch)
+            np.matmul(w2d, cols, out=y[chunk])
+
+    over_chunks(work, batch_chunks(n, values * xp.itemsize))
     return y.reshape(n, c_out, oh, ow)
 
 
@@ -132,14 +176,19 @@ def correlate_weight_grad(
     (kh, kw) = kernel
     rows = c_in * kh * kw
     dy3 = np.ascontiguousarray(dy).reshape(n, c_out, oh * ow)
-    # cols @ dy^T (the transposed gradient) runs ~1.5x faster in BLAS than dy @ cols^T for
-    # these shapes: the long H_out*W_out axis is the reduction either way.
-    grad_t = np.zeros((rows, c_out), np.result_type(xp, dy))
-    chunks = batch_chunks(n, rows * oh * ow * xp.itemsize)
-    scratch = np.empty((chunks[0].stop - chunks[0].start) * rows * oh * ow, xp.dtype)
-    for chunk in chunks:
-        cols = im2col(xp[chunk], kernel, stride, dilation, (oh, ow), scratch)
-        grad_t += np.matmul(cols, dy3[chunk].transpose(0, 2, 1)).sum(axis=0)
+    dtype = np.result_type(xp, dy)
+
+    def work(group: list[slice]) -> np.ndarray:
+        # cols @ dy^T (the transposed gradient) runs ~1.5x faster in BLAS than dy @ cols^T
+        # for these shapes: the long H_out*W_out axis is the reduction either way.
+        scratch = _scratch(group, rows * oh * ow, xp.dtype)
+        grad_t = np.zeros((rows, c_out), dtype)
+        for chunk in group:
+            cols = im2col(xp[chunk], kernel, stride, dilation, (oh, ow), scratch)
+            grad_t += np.matmul(cols, dy3[chunk].transpose(0, 2, 1)).sum(axis=0)
+        return grad_t
+
+    grad_t = sum(over_chunks(work, batch_chunks(n, rows * oh * ow * xp.itemsize)))
     return np.ascontiguousarray(grad_t.T).reshape(c_out, c_in, kh, kw)
 
 
@@ -160,12 +209,16 @@ def correlate_input_grad(
     dy3 = np.ascontiguousarray(dy).reshape(n, c_out, oh * ow)
     dtype = np.result_type(dy, weight)
     dxp = np.zeros((n, c_in, *padded_size), dtype)
-    chunks = batch_chunks(n, rows * oh * ow * dtype.itemsize)
-    scratch = np.empty(((chunks[0].stop - chunks[0].start), rows, oh * ow), dtype)
-    for chunk in chunks:
-        shares = np.matmul(w2d_t, dy3[chunk], out=scratch[: chunk.stop - chunk.start])
-        shares = shares.reshape(-1, c_in, kh, kw, oh, ow).transpose(0, 1, 4, 5, 2, 3)
-        scatter_windows(shares, padded_size, stride, dilation, out=dxp[chunk])
+
+    def work(group: list[slice]) -> None:
+        scratch = _scratch(group, rows * oh * ow, dtype)
+        for chunk in group:
+            shares = scratch[: (chunk.stop - chunk.start) * rows * oh * ow]
+            shares = np.matmul(w2d_t, dy3[chunk], out=shares.reshape(-1, rows, oh * ow))
+            shares = shares.reshape(-1, c_in, kh, kw, oh, ow).transpose(0, 1, 4, 5, 2, 3)
+            scatter_windows(shares, padded_size, stride, dilation, out=dxp[chunk])
+
+    over_chunks(work, batch_chunks(n, rows * oh * ow * dtype.itemsize))
     return dxp
 
 
