@@ -8,6 +8,7 @@ calls it too.
 
 from __future__ import annotations
 
+import gzip
 import json
 import sys
 import time
@@ -256,21 +257,39 @@ def inspect_image(model_id: str, source: InspectInput, settings: Settings) -> di
     return body
 
 
-def _json_bytes(body: dict[str, Any]) -> bytes:
+def _json_bytes(body: dict[str, Any], compress: bool = False) -> bytes:
     # allow_nan=False: a NaN that slipped past encode_trace fails loudly instead of
     # becoming invalid JSON.
-    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+    data = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+    # Level 1: about 2 ms for a 180 KB trace, and 3.5x smaller (base64 floats compress well);
+    # done here, on the worker thread, as one buffer rather than streamed by a middleware.
+    return gzip.compress(data, compresslevel=1, mtime=0) if compress else data
 
 
-def _inspect_json(model_id: str, raw: bytes, settings: Settings) -> bytes:
+def accepts_gzip(request: Request) -> bool:
+    """Whether Accept-Encoding lists gzip (or *) without q=0."""
+    for item in request.headers.get("accept-encoding", "").lower().split(","):
+        coding, _, params = item.strip().partition(";")
+        if coding.strip() in {"gzip", "*"}:
+            q = params.strip().removeprefix("q=")
+            try:
+                return not params.strip() or float(q) > 0
+            except ValueError:
+                return False
+    return False
+
+
+def _inspect_json(model_id: str, raw: bytes, settings: Settings, compress: bool) -> bytes:
     tick = time.perf_counter()
     source = parse_json_body(raw)
     source.timings_ms["parse"] = _ms(tick)
-    return _json_bytes(inspect_image(model_id, source, settings))
+    return _json_bytes(inspect_image(model_id, source, settings), compress)
 
 
-def _inspect_parsed(model_id: str, source: InspectInput, settings: Settings) -> bytes:
-    return _json_bytes(inspect_image(model_id, source, settings))
+def _inspect_parsed(
+    model_id: str, source: InspectInput, settings: Settings, compress: bool
+) -> bytes:
+    return _json_bytes(inspect_image(model_id, source, settings), compress)
 
 
 _REQUEST_BODY = {
@@ -314,13 +333,14 @@ async def inspect(model_id: str, request: Request) -> Response:
     get_model(model_id)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     tick = time.perf_counter()
+    compress = accepts_gzip(request)
     if media_type == MULTIPART_TYPE:
         source = await parse_multipart_body(request, settings)
         source.timings_ms["read"] = _ms(tick)
-        payload = await run_cpu_bound(_inspect_parsed, model_id, source, settings)
+        payload = await run_cpu_bound(_inspect_parsed, model_id, source, settings, compress)
     elif media_type in JSON_TYPES:
         raw = await request.body()
-        payload = await run_cpu_bound(_inspect_json, model_id, raw, settings)
+        payload = await run_cpu_bound(_inspect_json, model_id, raw, settings, compress)
     else:
         raise ApiError(
             415, "unsupported_media_type",
@@ -328,7 +348,10 @@ async def inspect(model_id: str, request: Request) -> Response:
             f"not {media_type or 'a body without a Content-Type'}",
             supported=[MULTIPART_TYPE, *JSON_TYPES],
         )
-    return Response(payload, media_type="application/json")
+    headers = {"Vary": "Accept-Encoding"}
+    if compress:
+        headers["Content-Encoding"] = "gzip"
+    return Response(payload, media_type="application/json", headers=headers)
 
 
 # ------------------------------------------------------------------------ convscope inspect
