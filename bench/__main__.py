@@ -5,7 +5,6 @@ tables and write them into bench/results.md.
     python -m bench --quick            # tiny budgets: checks the suite runs, figures rough
     python -m bench --skip server training
     python -m bench --blas-threads 2   # BLAS threads for the core timings (default 1)
-    CONVSCOPE_BENCH_TORCH_PYTHON=/path/to/venv-with-torch/bin/python python -m bench
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
-SECTIONS = ("core", "layers", "baseline", "torch", "server", "training")
+SECTIONS = ("core", "layers", "baseline", "server", "training")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -63,37 +62,6 @@ def machine_info(peaks: dict[tuple[str, int], float], blas_threads: int) -> dict
     }
 
 
-def torch_rows(budget: float, network: str, batch: int) -> tuple[list[dict], str]:
-    """The torch reference for one network and batch, in this interpreter if torch imports,
-    else in the one named by CONVSCOPE_BENCH_TORCH_PYTHON; ([], reason) when neither is."""
-    import importlib.util
-    import json
-    import subprocess
-
-    if importlib.util.find_spec("torch") is not None:
-        from bench.torch_reference import run
-
-        rows = run(budget, networks=(network,), batches=(batch,))
-    elif os.environ.get("CONVSCOPE_BENCH_TORCH_PYTHON"):
-        python = os.environ["CONVSCOPE_BENCH_TORCH_PYTHON"]
-        done = subprocess.run(
-            [python, "-m", "bench.torch_reference", str(budget), network, str(batch)],
-            cwd=RESULTS.parent.parent,
-            capture_output=True, text=True, timeout=600, check=False,
-        )
-        if done.returncode != 0:
-            return [], f"skipped: {python} failed: {done.stderr.strip()[-200:]}"
-        rows = json.loads(done.stdout)
-    else:
-        return [], "skipped: torch is not importable (set CONVSCOPE_BENCH_TORCH_PYTHON)"
-    version = rows[0]["torch"] if rows else "?"
-    threads = sorted({row["threads"] for row in rows})
-    return rows, (
-        f"torch {version} (CPU) in the same run, the same layers with input gradients, at "
-        f"{' and '.join(map(str, threads))} thread(s)"
-    )
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     from threadpoolctl import threadpool_limits
@@ -114,8 +82,6 @@ def main(argv=None) -> int:
     pinned = threadpool_limits(limits=args.blas_threads, user_api="blas")
 
     rows: list[core.CoreRow] = []
-    trows: list[dict] = []
-    tnote = "not run (`--skip torch`)"
     if "core" not in skip:
         impls = ("current",) if "baseline" in skip or args.quick else ("current", "baseline")
         for name in core.NETWORKS:
@@ -129,11 +95,6 @@ def main(argv=None) -> int:
                             per_layer=impl == "current" and "layers" not in skip,
                             min_repeats=1 if args.quick else 3,
                         )
-                # Right after ours, so that both see much the same machine load.
-                if "torch" not in skip:
-                    print(f"bench: torch reference {name} batch {batch}", file=sys.stderr)
-                    more, tnote = torch_rows(budget, name, batch)
-                    trows += more
 
     server = None
     if "server" not in skip:
@@ -160,7 +121,7 @@ def main(argv=None) -> int:
     machine["load average (1 min) at end"] = f"{os.getloadavg()[0]:.2f}"
     # The networks' GFLOP/s are compared with the peak at the threads they ran with.
     text = report.render(
-        machine, peaks["float32", args.blas_threads], rows, trows, tnote, server, training,
+        machine, peaks["float32", args.blas_threads], rows, server, training,
         training_skipped,
     )
     print(text)

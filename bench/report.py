@@ -28,14 +28,10 @@ def _key(row) -> tuple:
     return (row.network, row.batch, row.dtype, row.phase)
 
 
-def network_table(rows: list[CoreRow], torch_rows: list[dict], peak: float) -> str:
+def network_table(rows: list[CoreRow], peak: float) -> str:
     current = {_key(r): r for r in rows if r.layer == "network" and r.impl == "current"}
     baseline = {_key(r): r for r in rows if r.layer == "network" and r.impl == "baseline"}
     threaded = {_key(r): r for r in rows if r.layer == "network" and r.impl == "threads"}
-    thread_counts = sorted({t["threads"] for t in torch_rows})
-    torch = {
-        (t["network"], t["batch"], t["dtype"], t["phase"], t["threads"]): t for t in torch_rows
-    }
     body = []
     for key, row in current.items():
         t = row.timing
@@ -50,20 +46,9 @@ def network_table(rows: list[CoreRow], torch_rows: list[dict], peak: float) -> s
         par = threaded.get(key)
         cells += [ms(par.timing.median), f"{t.median / par.timing.median:.2f}x"] if par else [
             "", ""]
-        for threads in thread_counts:
-            ref = torch.get((*key, threads))
-            # Like with like: torch on one thread against ours on one, torch on several
-            # against ours with the conv chunks on a thread per CPU (where measured).
-            ours = par.timing if threads > 1 and par else t
-            cells += [
-                ms(ref["median"]),
-                f"{ours.median / ref['median']:.2f}x ({ours.minimum / ref['minimum']:.2f}x)",
-            ] if ref else ["", ""]
         body.append(cells)
     header = ["network", "batch", "dtype", "pass", "median ms", "min / max ms", "n", "GFLOP/s",
               "of f32 peak", "baseline ms", "speed-up", "conv threads ms", "speed-up"]
-    for threads in thread_counts:
-        header += [f"torch ms ({threads} thr)", f"x torch ({threads} thr): median (min)"]
     return table(header, body)
 
 
@@ -140,8 +125,7 @@ def training_section(report: TrainingReport | None, skipped: str = "") -> str:
 
 
 def render(
-    machine: dict[str, str], peak: float, rows: list[CoreRow], torch_rows: list[dict],
-    torch_note: str,
+    machine: dict[str, str], peak: float, rows: list[CoreRow],
     server: ServerReport | None, training: TrainingReport | None, training_skipped: str,
 ) -> str:
     sections = [
@@ -149,9 +133,7 @@ def render(
         "### Networks\n\nforward+backward includes the fused softmax cross-entropy. "
         "`baseline` is the first implementation (bench/baseline.py) measured in the same run; "
         "`conv threads`: the same core with its convolutions' batch chunks on one thread per "
-        "CPU (`app.nn.functional.set_num_threads`), compared with torch's multi-thread "
-        "figures, while torch on 1 thread is compared with the single-threaded core; "
-        f"`torch`: {torch_note}.\n\n" + network_table(rows, torch_rows, peak),
+        "CPU (`app.nn.functional.set_num_threads`).\n\n" + network_table(rows, peak),
         "### Layers (current implementation)\n\n" + layer_table(rows),
         "### Inspect endpoint\n\n" + server_section(server),
         "### Training\n\n" + training_section(training, training_skipped),
