@@ -38,7 +38,9 @@ def add_train_command(sub) -> None:
 class ProgressBar:
     """A one-line text progress bar per epoch on a stream (stderr)."""
 
-    def __init__(self, epochs: int, stream: TextIO = sys.stderr):
+    def __init__(self, epochs: int, stream: TextIO | None = None):
+        # Looked up per call, not bound at import: sys.stderr may be replaced (pytest, tools).
+        stream = sys.stderr if stream is None else stream
         self.epochs, self.stream = epochs, stream
         self.is_tty = stream.isatty()
 
