@@ -31,7 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_limits(app, settings)
 
     @app.get(
-        "/healthz", tags=["health"], summary="Liveness and readiness probe", response_model=Health
+        "/healthz", tags=["health"], summary="Liveness and readiness probe", response_model=Health,
+        operation_id="healthz",
     )
     async def healthz() -> dict[str, str]:  # async: answered on the event loop, never queued
         return {"status": "ok"}

@@ -312,6 +312,7 @@ _REQUEST_BODY = {
 
 @router.post(
     "/models/{model_id}/inspect",
+    operation_id="inspect",
     response_model=InspectResponse,
     summary="Run one image through the model: every layer's activations, pool winners and "
     "deltas",

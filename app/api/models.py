@@ -81,6 +81,7 @@ def model_detail(model: Model, with_weights: bool = False) -> dict[str, Any]:
 
 @router.get(
     "/models",
+    operation_id="list_models",
     response_model=ModelList,
     summary="The bundled models",
     responses=error_responses(),
@@ -91,6 +92,7 @@ def models_index() -> dict[str, Any]:
 
 @router.get(
     "/models/{model_id}",
+    operation_id="get_model",
     response_model=ModelDetail,
     response_model_exclude_none=True,
     summary="One model: its card and layer table (shapes, parameters, receptive fields)",

@@ -221,6 +221,7 @@ def _resolve_unit(unit: ReceptiveFieldUnitIn, rows: list[receptive.ReceptiveFiel
 
 @router.post(
     "/receptive-field",
+    operation_id="receptive_field",
     response_model=ReceptiveFieldResponse,
     responses=_ERRORS,
     summary="Receptive fields of a conv / pool chain, and one unit's box in the input",
@@ -268,6 +269,7 @@ def receptive_field(body: ReceptiveFieldRequest) -> ReceptiveFieldResponse:
 
 @router.get(
     "/receptive-field/presets",
+    operation_id="list_receptive_field_presets",
     response_model=list[ReceptiveFieldPreset],
     summary="The preset layer tables: seed 004's AlexNet, VGG16, ZF-5 and the bundled models",
 )

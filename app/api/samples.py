@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from PIL import Image
 
 from app.api.errors import ApiError
-from app.api.schemas import SampleList, error_responses
+from app.api.schemas import PNG_RESPONSE, SampleList, error_responses
 from app.data import load_digits, split_indices
 from app.imaging import png_data_url
 
@@ -61,6 +61,7 @@ def _thumbnail(sample_id: int) -> str:
 
 @router.get(
     "/samples",
+    operation_id="list_samples",
     response_model=SampleList,
     summary="The gallery: held-out MNIST digits no model trained on",
     responses=error_responses(422),
@@ -88,9 +89,10 @@ def samples_index(
 
 @router.get(
     "/samples/{sample_id}.png",
+    operation_id="get_sample_image",
     response_class=Response,
     summary="One gallery digit as a 28x28 grayscale PNG (white ink on black)",
-    responses={200: {"content": {"image/png": {}}}, **error_responses(404, 422)},
+    responses={200: PNG_RESPONSE, **error_responses(404, 422)},
 )
 def sample_png(sample_id: int) -> Response:
     digit, _ = sample_digit(sample_id)

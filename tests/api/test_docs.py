@@ -15,6 +15,14 @@ EXPECTED_ERRORS = {
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_have_no_inline_script_and_link_back_to_the_app(client, page):
+    html = client.get(page).text
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert not re.search(r"\son[a-z]+=", html)
+    assert 'href="/"' in html
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_docs_pages_reference_only_local_assets_that_exist(client, page):
     r = client.get(page)
     assert r.status_code == 200
@@ -59,18 +67,91 @@ def test_openapi_lists_every_route_with_its_error_responses(client, app):
 
 def test_openapi_declares_both_inspect_body_types(client):
     schema = client.get("/openapi.json").json()
-    body = schema["paths"]["/api/v1/models/{model_id}/inspect"]["post"]["requestBody"]
-    multipart = body["content"]["multipart/form-data"]["schema"]
+    components = schema["components"]["schemas"]
+    multipart = components["InspectMultipartRequest"]
     assert multipart["properties"]["image"]["format"] == "binary"
     assert {"target", "encoding", "include"} <= set(multipart["properties"])
-    json_schema = body["content"]["application/json"]["schema"]
+    json_schema = components["InspectJsonRequest"]
     assert {"pixels", "sample", "target", "encoding", "include"} <= set(json_schema["properties"])
     ok = schema["paths"]["/api/v1/models/{model_id}/inspect"]["post"]["responses"]["200"]
     assert ok["content"]["application/json"]["schema"]["$ref"].endswith("/InspectResponse")
 
 
-def test_openapi_documents_the_tensor_encodings(client):
-    tensor = client.get("/openapi.json").json()["components"]["schemas"]["Tensor"]
-    assert set(tensor["properties"]) == {"shape", "dtype", "encoding", "data", "min", "max"}
-    assert tensor["properties"]["encoding"]["enum"] == ["base64", "list"]
+def test_openapi_ties_the_tensor_data_to_its_encoding(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    tensor = schemas["Tensor"]
+    assert tensor["discriminator"] == {
+        "propertyName": "encoding",
+        "mapping": {"base64": "#/components/schemas/TensorBase64",
+                    "list": "#/components/schemas/TensorList"},
+    }
     assert "little-endian" in tensor["description"]
+    for name, data_type in (("TensorBase64", "string"), ("TensorList", "array")):
+        props = schemas[name]["properties"]
+        assert set(props) == {"shape", "dtype", "encoding", "data", "min", "max"}
+        assert props["data"]["type"] == data_type
+
+
+def test_openapi_names_the_inspect_bodies_and_declares_binary_and_retry_after(client):
+    doc = client.get("/openapi.json").json()
+    op = doc["paths"]["/api/v1/models/{model_id}/inspect"]["post"]
+    content = op["requestBody"]["content"]
+    assert content["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/InspectJsonRequest"}
+    assert content["multipart/form-data"]["schema"] == {
+        "$ref": "#/components/schemas/InspectMultipartRequest"}
+    assert content["multipart/form-data"]["encoding"]["include"]["explode"] is True
+    assert "Retry-After" in op["responses"]["503"]["headers"]
+    png = doc["paths"]["/api/v1/samples/{sample_id}.png"]["get"]["responses"]["200"]
+    assert png["content"]["image/png"]["schema"] == {"type": "string", "format": "binary"}
+
+
+def test_openapi_objects_are_typed_not_open_dicts(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert schemas["LayerInfo"]["properties"]["config"]["$ref"].endswith("/NetworkLayerConfig")
+    assert schemas["LayerTraceOut"]["properties"]["config"]["$ref"].endswith(
+        "/NetworkLayerConfig")
+    assert schemas["ModelDetail"]["properties"]["card"]["$ref"].endswith("/ModelCard")
+    params = schemas["LayerTraceOut"]["properties"]["param_grads"]["anyOf"][0]["$ref"]
+    assert params.endswith("/LayerParams")
+    assert {"weight", "bias"} <= set(schemas["LayerParams"]["properties"])
+    assert {"problems", "available", "field", "supported"} <= set(
+        schemas["ErrorDetail"]["properties"])
+    assert schemas["Timings"]["additionalProperties"] == {"type": "number"}
+    assert schemas["InspectResponse"]["properties"]["blank"]["type"] == "boolean"
+
+
+@pytest.mark.parametrize(
+    ("schema", "body", "valid"),
+    [
+        ("InspectJsonRequest", {"sample": 7}, True),
+        ("InspectJsonRequest", {"pixels": [[0, 255]]}, True),
+        ("InspectJsonRequest", {"sample": 7, "pixels": [[0]]}, False),
+        ("InspectJsonRequest", {}, False),
+        ("InspectJsonRequest", {"sample": 7, "include": "activations, pool_mask"}, True),
+        ("InspectJsonRequest", {"sample": 7, "include": "string"}, False),
+        ("ReceptiveFieldRequest", {}, False),
+        ("ReceptiveFieldRequest", {"preset": "alexnet"}, True),
+        ("ReceptiveFieldRequest", {"layers": [{"kernel_size": 3}]}, False),
+        ("ReceptiveFieldRequest", {"layers": [{"kernel_size": 3}], "input_size": [0]}, False),
+        ("ReceptiveFieldRequest", {"layers": [{"kernel_size": 3}], "input_size": 8}, True),
+        ("ReceptiveFieldRequest", {"layers": [], "input_size": 8}, False),
+        ("ReceptiveFieldRequest", {"layers": [{"kernel_size": [3, 3, 3]}], "input_size": 8},
+         False),
+        ("ReceptiveFieldRequest", {"layers": [{"kernel_size": 0}], "input_size": 8}, False),
+        ("ReceptiveFieldRequest", {"layers": [{"kernel_size": 2, "kind": "lstm"}],
+                                   "input_size": 8}, False),
+        ("ReceptiveFieldRequest", {"preset": "alexnet", "layers": [{"kernel_size": 3}],
+                                   "input_size": 8}, False),
+    ],
+)
+def test_openapi_states_the_request_rules_the_api_enforces(client, schema, body, valid):
+    import jsonschema
+
+    doc = client.get("/openapi.json").json()
+    resolver = {"$ref": f"#/components/schemas/{schema}", "components": doc["components"]}
+    assert jsonschema.Draft202012Validator(resolver).is_valid(body) is valid
+    path = "/api/v1/models/lenet5/inspect" if schema.startswith("Inspect") else (
+        "/api/v1/receptive-field")
+    status = client.post(path, json=body).status_code
+    assert (status == 200) is valid, (body, status)

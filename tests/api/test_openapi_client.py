@@ -1,0 +1,163 @@
+"""/openapi.json generates working clients: openapi-python-client (a whole client, every
+operation called once against the in-process app) and datamodel-code-generator (pydantic
+models that parse real responses). Both run offline from the served document.
+
+openapi-python-client answers an `image/png` response only when told it is a binary type:
+`content_type_overrides: {image/png: application/octet-stream}` in its config (below); the
+schema itself declares `type: string, format: binary`."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import openapi_python_client
+import pytest
+from fastapi.testclient import TestClient
+from openapi_spec_validator import validate
+
+BIN = Path(sys.executable).parent
+TYPES_IMPORT = "from ...types import Response, UNSET"
+OPERATIONS = {
+    "healthz", "list_models", "get_model", "inspect", "list_samples", "get_sample_image",
+    "receptive_field", "list_receptive_field_presets",
+}
+
+
+@pytest.fixture(scope="module")
+def document(client) -> dict:
+    return client.get("/openapi.json").json()
+
+
+def test_openapi_document_is_valid_and_names_every_operation(document):
+    validate(document)
+    ids = {op["operationId"] for path in document["paths"].values() for op in path.values()}
+    assert ids == OPERATIONS
+
+
+@pytest.fixture(scope="module")
+def generated(document, tmp_path_factory):
+    """The client package openapi-python-client generates, imported."""
+    root = tmp_path_factory.mktemp("client")
+    (root / "openapi.json").write_text(json.dumps(document))
+    (root / "config.yml").write_text(
+        "package_name_override: convscope_client\n"
+        "content_type_overrides:\n  image/png: application/octet-stream\n"
+    )
+    templates = root / "templates"
+    templates.mkdir()
+    original = (Path(openapi_python_client.__file__).parent / "templates" /
+                "endpoint_module.py.jinja").read_text()
+    assert TYPES_IMPORT in original
+    (templates / "endpoint_module.py.jinja").write_text(
+        original.replace(TYPES_IMPORT, TYPES_IMPORT + ", Unset")
+    )
+    result = subprocess.run(
+        [BIN / "openapi-python-client", "generate", "--path", "openapi.json", "--meta", "none",
+         "--config", "config.yml", "--custom-template-path", "templates",
+         "--output-path", "convscope_client"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+        env={"PATH": f"{BIN}:/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Warning" not in result.stdout, result.stdout
+    sys.path.insert(0, str(root))
+    try:
+        yield importlib.import_module("convscope_client")
+    finally:
+        sys.path.remove(str(root))
+        for name in [m for m in sys.modules if m.startswith("convscope_client")]:
+            del sys.modules[name]
+
+
+def test_generated_client_calls_every_operation_without_hand_edits(generated, app):
+    api = importlib.import_module("convscope_client.api")
+    m = importlib.import_module("convscope_client.models")
+    types = importlib.import_module("convscope_client.types")
+    ops = {
+        name: importlib.import_module(f"convscope_client.api.{tag}.{name}")
+        for tag in ("health", "models", "inspect", "samples", "receptive_field")
+        for name in OPERATIONS
+        if (Path(api.__file__).parent / tag / f"{name}.py").exists()
+    }
+    assert set(ops) == OPERATIONS
+    client = generated.Client(base_url="http://testserver")
+    client.set_httpx_client(TestClient(app, base_url="http://testserver"))
+
+    assert isinstance(ops["healthz"].sync(client=client), m.Health)
+    models = ops["list_models"].sync(client=client)
+    assert isinstance(models, m.ModelList) and models.models[0].id == "lenet5"
+    detail = ops["get_model"].sync("lenet5", client=client, include="weights")
+    assert isinstance(detail, m.ModelDetail)
+    assert isinstance(detail.card, m.ModelCard) and detail.card.heldout.accuracy > 0.9
+    conv = detail.layers[0]
+    assert conv.config.kernel_size == [5, 5] and isinstance(conv.params.weight, m.TensorBase64)
+
+    samples = ops["list_samples"].sync(client=client, limit=2)
+    assert isinstance(samples, m.SampleList) and len(samples.samples) == 2
+    png = ops["get_sample_image"].sync(7, client=client)
+    assert isinstance(png, types.File) and png.payload.read().startswith(b"\x89PNG")
+
+    by_json = ops["inspect"].sync(
+        "lenet5", client=client,
+        body=m.InspectJsonRequest(sample=7, encoding=m.InspectJsonRequestEncoding.LIST),
+    )
+    assert isinstance(by_json, m.InspectResponse), by_json
+    assert by_json.blank in (False, types.UNSET)  # a gallery digit is never blank
+    assert isinstance(by_json.layers[0].output, m.TensorList)
+    image = TestClient(app).get("/api/v1/samples/7.png").content
+    by_upload = ops["inspect"].sync(
+        "lenet5", client=client,
+        body=m.InspectMultipartRequest(
+            image=types.File(payload=io.BytesIO(image), file_name="7.png", mime_type="image/png"),
+            target=3, include=["activations", "param_grads"],
+        ),
+    )
+    assert isinstance(by_upload, m.InspectResponse), by_upload
+    assert by_upload.target == 3 and isinstance(by_upload.layers[0].output, m.TensorBase64)
+    assert isinstance(by_upload.layers[0].param_grads.weight, m.TensorBase64)
+    assert isinstance(by_upload.timings_ms.total, float)
+
+    missing = ops["inspect"].sync(
+        "nope", client=client, body=m.InspectJsonRequest(sample=7)
+    )
+    assert isinstance(missing, m.ErrorResponse) and missing.error.available == ["lenet5",
+                                                                                "lenet5-classic"]
+
+    presets = ops["list_receptive_field_presets"].sync(client=client)
+    assert any(p.id == "alexnet" for p in presets)
+    field = ops["receptive_field"].sync(
+        client=client, body=m.ReceptiveFieldRequest(preset="alexnet")
+    )
+    assert isinstance(field, m.ReceptiveFieldResponse), field
+    assert field.layers[-1].size == [195, 195]
+
+
+def test_datamodel_code_generator_models_parse_real_responses(document, client, tmp_path):
+    (tmp_path / "openapi.json").write_text(json.dumps(document))
+    result = subprocess.run(
+        [BIN / "datamodel-codegen", "--input", "openapi.json", "--input-file-type", "openapi",
+         "--output", "cs_models.py", "--output-model-type", "pydantic_v2.BaseModel",
+         "--formatters", "black"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    sys.path.insert(0, str(tmp_path))
+    try:
+        models = importlib.import_module("cs_models")
+        body = client.post(
+            "/api/v1/models/lenet5/inspect", json={"sample": 3, "include": "activations,params"}
+        ).json()
+        parsed = models.InspectResponse.model_validate(body)
+        assert parsed.layers[0].params.weight.root.encoding == "base64"
+        models.ModelDetail.model_validate(client.get("/api/v1/models/lenet5").json())
+        models.ErrorResponse.model_validate(client.get("/api/v1/models/nope").json())
+        with pytest.raises(ValueError):
+            models.InspectJsonRequest.model_validate({"sample": 1, "pixels": [[0]], "x": 1})
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("cs_models", None)
