@@ -1,4 +1,8 @@
-"""`convscope serve | train | inspect IMAGE | rf ARCH`."""
+"""`convscope serve | train | inspect IMAGE | rf ARCH`.
+
+Every mistake is reported in one line on stderr with a documented exit code
+(app.cli_errors), never with a traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,38 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from app.cli_errors import (
+    EXIT_CODES_HELP,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    CliError,
+)
+
 Command = Callable[[argparse.Namespace], int]
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line: `convscope serve: error: ...`."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_INVALID, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def bounded_int(lowest: int, highest: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < lowest or (highest is not None and value > highest):
+            bound = f"between {lowest} and {highest}" if highest is not None else (
+                f"at least {lowest}")
+            raise argparse.ArgumentTypeError(f"{value} must be {bound}")
+        return value
+
+    return parse
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -16,79 +51,69 @@ def _serve(args: argparse.Namespace) -> int:
 
     workers = args.workers if args.workers is not None else Settings.from_env().workers
     uvicorn.run(
-        "app.main:app",
-        host=args.host,
-        port=args.port,
-        workers=workers,
+        "app.main:app", host=args.host, port=args.port, workers=workers,
         log_level=args.log_level,
     )
     return 0
 
 
-def _inspect(args: argparse.Namespace) -> int:
-    from app.api.inspect import inspect_command
-
-    return inspect_command(args)
-
-
-def _rf(args: argparse.Namespace) -> int:
-    from app.nn.presets import load_chain
-    from app.nn.receptive import InvalidLayer, format_table, receptive_fields
-
-    try:
-        layers, size = load_chain(args.arch, args.input_size)
-        print(format_table(layers, receptive_fields(layers, size)))
-    except (InvalidLayer, KeyError, OSError, ValueError) as exc:
-        print(f"convscope rf: {exc.args[0] if isinstance(exc, KeyError) else exc}",
-              file=sys.stderr)
-        return 2
-    return 0
+def add_serve_command(sub) -> None:
+    serve = sub.add_parser(
+        "serve", help="serve the web app and REST API",
+        description="Serve the web app and the REST API with uvicorn.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    serve.add_argument(
+        "--port", type=bounded_int(1, 65535), default=8000, help="port (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--workers", type=bounded_int(1), default=None,
+        help="worker processes (default: CONVSCOPE_WORKERS, else the CPUs available)",
+    )
+    serve.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="info", help="(default: %(default)s)"
+    )
+    serve.set_defaults(handler=_serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="convscope", description="Open up a CNN: feature maps, pooling masks and deltas."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    serve = sub.add_parser("serve", help="serve the web app and REST API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument(
-        "--workers", type=int, default=None,
-        help="worker processes (default: CONVSCOPE_WORKERS, else the CPUs available)",
-    )
-    serve.add_argument("--log-level", default="info")
-    serve.set_defaults(handler=_serve)
-
-    from app.api.inspect import add_inspect_arguments
-
-    inspect = sub.add_parser(
-        "inspect", help="run one image through a model: prediction and per-layer table"
-    )
-    add_inspect_arguments(inspect)
-    inspect.set_defaults(handler=_inspect)
-
-    rf = sub.add_parser(
-        "rf", help="receptive-field table of a preset (alexnet, vgg16, zf5, lenet5, ...) "
-        "or a JSON file of layers"
-    )
-    rf.add_argument("arch", help="a preset id or a .json file: [{kind, kernel_size, ...}]")
-    rf.add_argument("--input-size", type=int, nargs="+", metavar="N",
-                    help="n or h w (default: the preset's or the file's)")
-    rf.set_defaults(handler=_rf)
-
+    from app.cli_inspect import add_inspect_command
+    from app.cli_rf import add_rf_command
     from app.cli_train import add_train_command
 
+    parser = Parser(
+        prog="convscope", description="Open up a CNN: feature maps, pooling masks and deltas.",
+        epilog=EXIT_CODES_HELP,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    add_serve_command(sub)
+    add_inspect_command(sub)
+    add_rf_command(sub)
     add_train_command(sub)
-
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; returns its exit code (argparse's --help and usage errors too)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_INVALID
     handler: Command = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except CliError as exc:
+        print(f"convscope {args.command}: {exc.message}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print(f"convscope {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # the last resort: one line, never a traceback
+        print(
+            f"convscope {args.command}: internal error: {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -7,17 +7,22 @@ With no option but --model, it runs the shipped recipe (app.models.training.RECI
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
+
+from app.cli_errors import EXIT_OUTPUT, CliError
 
 BAR_WIDTH = 30
 
 
 def add_train_command(sub) -> None:
     """Register the `train` sub-command on an argparse sub-parsers object."""
+    from app.cli import bounded_int
     from app.models import ARCHITECTURES
 
     train = sub.add_parser(
@@ -26,13 +31,24 @@ def add_train_command(sub) -> None:
                     "left out take the values of the shipped weights' recipe.",
     )
     train.add_argument("--model", required=True, choices=list(ARCHITECTURES))
-    train.add_argument("--epochs", type=int, default=None)
-    train.add_argument("--seed", type=int, default=None)
-    train.add_argument("--batch-size", type=int, default=None)
-    train.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    train.add_argument("--epochs", type=bounded_int(1), default=None,
+                       help="at least 1 (default: the recipe's)")
+    train.add_argument("--seed", type=bounded_int(0), default=None,
+                       help="(default: the recipe's)")
+    train.add_argument("--batch-size", type=bounded_int(1), default=None,
+                       help="at least 1 (default: the recipe's)")
+    train.add_argument("--lr", type=positive_float, default=None,
+                       help="peak learning rate, > 0 (default: the recipe's)")
     train.add_argument("--no-augment", action="store_true", help="train without augmentation")
-    train.add_argument("--out", default="app/models", help="directory for {id}.npz/{id}.json")
+    train.add_argument("--out", default="app/models",
+                       help="directory for {id}.npz/{id}.json, checked before training "
+                       "(default: %(default)s)")
     train.set_defaults(handler=run_train)
+
+
+def _loss(value: float) -> str:
+    """A loss with 4 decimals, or 4 significant digits when smaller (never -0.0000)."""
+    return "0" if value == 0 else f"{value:.4f}" if abs(value) >= 1e-3 else f"{value:.3g}"
 
 
 class ProgressBar:
@@ -52,7 +68,7 @@ class ProgressBar:
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
         self.stream.write(
             f"\repoch {progress.epoch:>3}/{self.epochs} [{bar}]"
-            f" {progress.batch}/{progress.batches} loss {progress.running_loss:.4f}"
+            f" {progress.batch}/{progress.batches} loss {_loss(progress.running_loss)}"
         )
         self.stream.flush()
 
@@ -61,15 +77,39 @@ class ProgressBar:
         prefix = "\r" if self.is_tty else ""
         self.stream.write(
             f"{prefix}epoch {report.epoch:>3}/{self.epochs} [{'#' * BAR_WIDTH}] "
-            f"loss {report.train_loss:.4f} acc {report.train_accuracy:.4f} | held-out "
-            f"loss {held.loss:.4f} acc {held.accuracy:.4f} ({held.correct}/{held.total}) | "
+            f"loss {_loss(report.train_loss)} acc {report.train_accuracy:.4f} | held-out "
+            f"loss {_loss(held.loss)} acc {held.accuracy:.4f} ({held.correct}/{held.total}) | "
             f"lr {report.learning_rate:.4f} | {report.seconds:.1f}s\n"
         )
         self.stream.flush()
 
 
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number above 0")
+    return value
+
+
+def check_out_dir(out: str) -> Path:
+    """Create `out` if needed and prove a file can be written there, before any training."""
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".convscope-write-check-"):
+            pass
+    except OSError as exc:
+        raise CliError(f"cannot write to {out}: {exc.strerror or exc}", EXIT_OUTPUT) from None
+    return path
+
+
 def run_train(args: argparse.Namespace) -> int:
     from app.models.training import recipe, reproduce_command, save_model, train_model
+
+    out = check_out_dir(args.out)
 
     config = recipe(
         args.model, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
@@ -82,11 +122,14 @@ def run_train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     network, card, _ = train_model(args.model, config, on_epoch=bar.epoch, on_batch=bar.batch)
     card["reproduce"] = reproduce_command(args.model, config, args.out)
-    npz, js = save_model(network, card, Path(args.out))
+    try:
+        npz, js = save_model(network, card, out)
+    except OSError as exc:
+        raise CliError(f"cannot write to {args.out}: {exc.strerror or exc}", EXIT_OUTPUT) from None
     held = card["heldout"]
     print(
         f"{args.model}: held-out accuracy {held['accuracy']:.4f} ({held['correct']}/"
-        f"{held['total']}), loss {held['loss']:.4f}, {time.perf_counter() - started:.0f}s; "
+        f"{held['total']}), loss {_loss(held['loss'])}, {time.perf_counter() - started:.0f}s; "
         f"wrote {npz} and {js}",
         file=sys.stderr,
     )
