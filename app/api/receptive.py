@@ -271,7 +271,7 @@ def receptive_field(body: ReceptiveFieldRequest) -> ReceptiveFieldResponse:
     "/receptive-field/presets",
     operation_id="list_receptive_field_presets",
     response_model=list[ReceptiveFieldPreset],
-    summary="The preset layer tables: seed 004's AlexNet, VGG16, ZF-5 and the bundled models",
+    summary="The preset layer tables: AlexNet, VGG16, ZF-5 (224x224) and the bundled models",
 )
 def receptive_field_presets() -> list[ReceptiveFieldPreset]:
     return [

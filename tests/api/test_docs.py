@@ -155,3 +155,9 @@ def test_openapi_states_the_request_rules_the_api_enforces(client, schema, body,
         "/api/v1/receptive-field")
     status = client.post(path, json=body).status_code
     assert (status == 200) is valid, (body, status)
+
+
+def test_openapi_text_states_rules_without_citing_internal_documents(client):
+    text = client.get("/openapi.json").text
+    assert not re.search(r"\b(seed|issue) \d+", text, re.IGNORECASE), re.findall(
+        r".{40}\b(?:seed|issue) \d+.{20}", text, re.IGNORECASE)
