@@ -4,7 +4,7 @@ schemas and the rules the API enforces.
 - A request body declared inline (the inspect bodies, built from a pydantic model by hand
   because one operation takes two content types) becomes a named component
   (`InspectJsonRequest`, `InspectMultipartRequest`) referenced by `$ref`.
-- The receptive-field request states its rules: `kind` is an enum, sizes have minimums,
+- The receptive-field request states its rules: `preset` and `kind` are enums, sizes have minimums,
   maximums and exact pair lengths, `layers` is not empty, and exactly one of `preset` or
   `layers` (with `input_size`) is given, so `{}` is not a valid body.
 - A receptive field's `start` is one numeric type (a number: x.5 for an even field).
@@ -47,7 +47,10 @@ def _given(name: str) -> dict:
 
 
 def _receptive_field_rules(schemas: dict[str, Any]) -> None:
+    from app.nn.presets import presets
+
     side, hyper = receptive.MAX_INPUT_SIDE, receptive.MAX_HYPER_PARAMETER
+    preset_ids = list(presets())
     layer = schemas.get("ReceptiveFieldLayerIn")
     if layer is not None:
         props = layer["properties"]
@@ -64,6 +67,10 @@ def _receptive_field_rules(schemas: dict[str, Any]) -> None:
     request = schemas.get("ReceptiveFieldRequest")
     if request is not None:
         props = request["properties"]
+        props["preset"] = {
+            "anyOf": [{"type": "string", "enum": preset_ids}, {"type": "null"}],
+            "description": "A preset id (GET /api/v1/receptive-field/presets).",
+        }
         props["layers"] = {
             "anyOf": [
                 {

@@ -161,3 +161,28 @@ def test_openapi_text_states_rules_without_citing_internal_documents(client):
     text = client.get("/openapi.json").text
     assert not re.search(r"\b(seed|issue) \d+", text, re.IGNORECASE), re.findall(
         r".{40}\b(?:seed|issue) \d+.{20}", text, re.IGNORECASE)
+
+
+def test_openapi_multipart_rules_match_the_api(client):
+    import jsonschema
+
+    doc = client.get("/openapi.json").json()
+    media = doc["paths"]["/api/v1/models/{model_id}/inspect"]["post"]["requestBody"]["content"][
+        "multipart/form-data"]
+    assert media["encoding"]["image"]["contentType"].split(", ") == [
+        "image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"]
+    schema = {"$ref": "#/components/schemas/InspectMultipartRequest",
+              "components": doc["components"]}
+    image = client.get("/api/v1/samples/7.png").content
+    too_many = {"image": "x", "target": 3, "encoding": "list", "include": ["activations"] * 7}
+    assert not jsonschema.Draft202012Validator(schema).is_valid(too_many)
+    r = client.post("/api/v1/models/lenet5/inspect", files={"image": ("7.png", image)},
+                    data={"target": "3", "encoding": "list", "include": ["activations"] * 7})
+    assert r.status_code == 400
+    assert not jsonschema.Draft202012Validator(schema).is_valid({"image": "x", "extra": "1"})
+    r = client.post("/api/v1/models/lenet5/inspect", files={"image": ("7.png", image)},
+                    data={"extra": "1"})
+    assert r.status_code == 422
+    r = client.post("/api/v1/models/lenet5/inspect",
+                    files={"image": ("7.png", image)}, data={"include": ["activations"] * 6})
+    assert r.status_code == 200

@@ -129,8 +129,10 @@ class InspectMultipartRequest(BaseModel):
         description="Class whose cross-entropy is back-propagated (default: the prediction).",
     )
     encoding: Encoding = "base64"
-    include: list[IncludeText] | SkipJsonSchema[None] = Field(
-        None, max_length=MAX_INCLUDE_FIELDS, description=_INCLUDE_DOC + " May repeat.",
+    include: Annotated[list[IncludeText], Field(max_length=MAX_INCLUDE_FIELDS)] | (
+        SkipJsonSchema[None]
+    ) = Field(
+        None, description=_INCLUDE_DOC + " May repeat.",
         json_schema_extra={"example": list(DEFAULT_INCLUDE)},
     )
 
