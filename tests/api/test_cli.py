@@ -37,14 +37,10 @@ def digit_png(tmp_path) -> Path:
     return path
 
 
-def test_inspect_refuses_an_unwritable_json_path_before_computing(digit_png, capsys, monkeypatch):
-    import app.api.inspect as pipeline
-
-    def never(*_):
-        raise AssertionError("the pipeline ran before the output path was checked")
-
-    monkeypatch.setattr(pipeline, "inspect_image", never)
-    assert main(["inspect", str(digit_png), "--json", "/nonexistent/x.json"]) == EXIT_OUTPUT
+def test_inspect_refuses_an_unwritable_json_path_before_computing(digit_png, capsys):
+    # Checked first: even before the image is read (a missing image would be exit 2).
+    argv = ["inspect", "/nonexistent/digit.png", "--json", "/nonexistent/x.json"]
+    assert main(argv) == EXIT_OUTPUT
     _one_line_error(capsys, "/nonexistent/x.json")
     assert main(["inspect", str(digit_png), "--json", str(digit_png.parent)]) == EXIT_OUTPUT
     _one_line_error(capsys, "directory")

@@ -33,7 +33,7 @@ class NetworkLayerConfig(_Open):
 class CardLayer(NetworkLayerConfig):
     """One entry of the architecture: its kind and name, then its constructor arguments."""
 
-    kind: str
+    kind: str | None = None
     name: str | None = None
 
 
@@ -84,7 +84,7 @@ class CardHeldout(_Open):
 
 
 class CardEpoch(_Open):
-    epoch: int
+    epoch: int | None = None
     train_loss: float | None = None
     train_accuracy: float | None = None
     heldout_loss: float | None = None
@@ -104,7 +104,7 @@ class CardMachine(_Open):
 class ModelCard(_Open):
     """The full model card (training, data, metrics)."""
 
-    id: str
+    id: str | None = None
     name: str | None = None
     description: str | None = None
     architecture: list[CardLayer] | None = None

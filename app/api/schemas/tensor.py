@@ -45,9 +45,6 @@ class Tensor(RootModel[Annotated[TensorBase64 | TensorList, Field(discriminator=
     "base64": `data` is the base64 of the little-endian bytes in C (row-major) order; "list":
     `data` is nested lists. Both carry the same numbers."""
 
-    def __getitem__(self, key: str) -> Any:
-        return getattr(self.root, key)
-
 
 class LayerParams(BaseModel):
     """A layer's parameters (or their gradients), PyTorch's names: `weight`, `bias`, and any
