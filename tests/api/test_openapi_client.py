@@ -131,10 +131,22 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     presets = ops["list_receptive_field_presets"].sync(client=client)
     assert any(p.id == "alexnet" for p in presets)
     field = ops["receptive_field"].sync(
-        client=client, body=m.ReceptiveFieldRequest(preset="alexnet")
+        client=client,
+        body=m.ReceptiveFieldRequest(preset=m.ReceptiveFieldRequestPresetType0.ALEXNET),
     )
     assert isinstance(field, m.ReceptiveFieldResponse), field
     assert field.layers[-1].size == [195, 195]
+    chain = ops["receptive_field"].sync(
+        client=client,
+        body=m.ReceptiveFieldRequest(
+            layers=[m.ReceptiveFieldLayerIn(kernel_size=3, kind=m.ReceptiveFieldLayerInKind.CONV2D),
+                    m.ReceptiveFieldLayerIn(kernel_size=2,
+                                            kind=m.ReceptiveFieldLayerInKind.MAXPOOL2D)],
+            input_size=[8, 6],
+        ),
+    )
+    assert isinstance(chain, m.ReceptiveFieldResponse), chain
+    assert chain.layers[1].size == [4, 4] and chain.layers[1].start == [1.5, 1.5]
 
 
 def test_datamodel_code_generator_models_parse_real_responses(document, client, tmp_path):
