@@ -64,7 +64,8 @@ class TrainRequest(BaseModel):
     width: int = Field(3, ge=1, le=MAX_WIDTH, description="Hidden units (mlp only).")
     activation: Literal["tanh", "sigmoid"] = Field("tanh", description="Hidden activation.")
     learning_rate: float = Field(0.5, gt=0, le=10, allow_inf_nan=False)
-    steps: int = Field(20, ge=1, le=MAX_STEPS, description="Steps to run in this request.")
+    steps: int = Field(20, ge=0, le=MAX_STEPS,
+                       description="Steps to run in this request (0: only evaluate).")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="Seeds the initial weights.")
     grid_size: int = Field(61, ge=11, le=MAX_GRID,
                            description="The decision values come on a grid_size^2 grid.")
