@@ -79,7 +79,7 @@ def _train(request: TrainRequest) -> dict[str, Any]:
         "response (or none to start from seeded weights); get back every step's weights, "
         "update, loss and accuracy, the new state, and the decision values on a grid."
     ),
-    responses=error_responses(422, 503),
+    responses=error_responses(400, 413, 422, 503),
 )
 async def perceptron_train(request: TrainRequest) -> dict[str, Any]:
     return await run_cpu_bound(_train, request)
@@ -175,7 +175,7 @@ def _map(model_id: str, pixels: list[list[float]], settings: Settings) -> dict[s
         "LeNet-5; each sees a 32x32 field: the crop plus the 2-pixel border its first conv "
         "pads with)."
     ),
-    responses=error_responses(404, 413, 422, 503),
+    responses=error_responses(400, 404, 413, 422, 503),
 )
 async def fc_as_conv_map(
     body: MapRequest, request: Request,
