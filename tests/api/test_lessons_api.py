@@ -195,3 +195,24 @@ def test_bad_canvases_are_422_naming_the_problem(client, pixels, code):
     r = client.post(MAP, json={"pixels": pixels})
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == code
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    height=st.integers(1, 270), width=st.integers(1, 270),
+    fill=st.one_of(st.integers(-5, 300), st.floats(-1, 260, allow_nan=False)),
+    ragged=st.booleans(),
+)
+def test_any_canvas_gets_a_map_or_a_422_envelope(client, height, width, fill, ragged):
+    pixels = [[fill] * width for _ in range(height)]
+    if ragged and height > 1:
+        pixels[-1] = pixels[-1][:-1] or [fill, fill]
+    r = client.post(MAP, json={"pixels": pixels})
+    assert r.status_code in (200, 422), r.text
+    if r.status_code == 200:
+        body = r.json()
+        assert 28 <= min(height, width) and max(height, width) <= 256
+        assert body["rows"] == (height - 28) // 4 + 1 and body["cols"] == (width - 28) // 4 + 1
+    else:
+        assert set(r.json()["error"]) >= {"code", "message"}

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import save_screenshot
-from tests.browser.test_lessons_perceptron import no_sideways_scroll, sized_page  # noqa: F401
+from tests.browser.test_lessons_perceptron import (  # noqa: F401 (a fixture)
+    no_sideways_scroll,
+    sized_page_fixture,
+)
 
 pytestmark = pytest.mark.browser
 

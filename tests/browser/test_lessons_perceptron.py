@@ -11,8 +11,8 @@ pytestmark = pytest.mark.browser
 WIDTHS = [1280, 1024, 853, 390]
 
 
-@pytest.fixture(params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])
-def sized_page(request, browser, probe):
+@pytest.fixture(name="sized_page", params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])
+def sized_page_fixture(request, browser, probe):
     """A page at each width; after the test: no console errors, no request off the machine."""
     width = request.param
     extra = {"has_touch": True, "is_mobile": True} if width < 600 else {}
@@ -37,8 +37,8 @@ def readout(page):
 
 def wait_for_step(page, step):
     page.wait_for_function(
-        "s => /^step (\\d+)/.test(document.querySelector('#pc-readout').textContent)"
-        " && Number(document.querySelector('#pc-readout').textContent.match(/^step (\\d+)/)[1]) >= s",
+        "s => { const m = document.querySelector('#pc-readout').textContent"
+        ".match(/^step (\\d+)/); return m && Number(m[1]) >= s; }",
         arg=step, timeout=30_000,
     )
 
