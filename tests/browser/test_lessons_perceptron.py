@@ -84,12 +84,21 @@ def test_xor_perceptron_never_passes_75_percent(page, live_server):
     best = float(text.split("best so far ")[1].split("%")[0])
     assert best <= 75.0, text
     assert "point visited" in page.locator("#pc-step-table").inner_text()
+    # any earlier step's numbers: step 1 visited point 0
+    page.eval_on_selector(
+        "#pc-history", "el => { el.value = '1'; el.dispatchEvent(new Event('input')); }"
+    )
+    table = page.locator("#pc-step-table").inner_text()
+    assert "1 (epoch 0)" in table and "#0 (" in table
+    assert page.locator("#pc-history-label").inner_text().startswith("1 of ")
     save_screenshot(page, "lessons_perceptron_xor_rule_1280")
 
 
 def test_dragging_a_point_moves_it_and_the_next_step_uses_it(page, live_server):
     page.goto(live_server + "/learn/perceptron")
+    page.wait_for_function("document.querySelector('#pc-readout').textContent.startsWith('step 0')")
     page.select_option("#pc-dataset", "and")
+    page.wait_for_load_state("networkidle")
     page.wait_for_function("document.querySelector('#pc-readout').textContent.startsWith('step 0')")
     box = page.locator("#pc-plane").bounding_box()
     # the AND dataset's first point sits near (-1, -1); find it through the page's own scale
@@ -106,7 +115,12 @@ def test_dragging_a_point_moves_it_and_the_next_step_uses_it(page, live_server):
     page.mouse.down()
     page.mouse.move(tx, ty, steps=5)
     page.mouse.up()
-    page.click("#pc-step")
+    page.wait_for_load_state("networkidle")
+    with page.expect_request(lambda r: r.url.endswith("/perceptron/train")) as sent:
+        page.click("#pc-step")
+    moved = sent.value.post_data_json["points"][0]
+    assert abs(moved["x"] - 2.0) < 0.05 and abs(moved["y"] - 2.0) < 0.05, moved
+    assert moved["label"] == p0["label"]
     page.wait_for_function("document.querySelector('#pc-readout').textContent.startsWith('step 1')")
     assert "of 40 points wrong" in readout(page)
     save_screenshot(page, "lessons_perceptron_drag_1280")

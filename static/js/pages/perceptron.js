@@ -24,10 +24,11 @@ export function mount(root) {
     readout: $('pc-readout'), plane: $('pc-plane'), hidden: $('pc-hidden'),
     hiddenCaption: $('pc-hidden-caption'), curve: $('pc-curve'),
     stepTable: root.querySelector('#pc-step-table tbody'),
+    historyRange: $('pc-history'), historyLabel: $('pc-history-label'),
   };
   const state = {
     points: [], extent: 2.5, result: null, trainState: null, history: [], playing: false,
-    busy: false, dragging: -1,
+    queue: Promise.resolve(), dragging: -1,
   };
 
   const box = { left: 44, top: 10, right: PLANE - 10, bottom: PLANE - 44 };
@@ -51,21 +52,30 @@ export function mount(root) {
     };
   }
 
-  async function run(steps) {
-    if (state.busy) return;
-    state.busy = true;
+  // Requests run one after another, in the order they were asked for: each continues from
+  // the state the previous one returned.
+  function run(steps) {
+    state.queue = state.queue.then(() => runNow(steps));
+    return state.queue;
+  }
+
+  async function runNow(steps) {
     try {
       const result = await perceptronTrain(modelBody(steps));
       state.result = result;
       state.trainState = result.state;
-      for (const s of result.steps) state.history.push({ loss: s.loss, accuracy: s.accuracy });
+      const following = Number(ui.historyRange.value) >= state.history.length;
+      for (const s of result.steps) {
+        const p = s.point === undefined || s.point === null ? null : state.points[s.point];
+        state.history.push({ ...s, at: p ? { x: p.x, y: p.y } : null });
+      }
+      ui.historyRange.max = String(state.history.length);
+      if (following) ui.historyRange.value = String(state.history.length);
       showError(null);
       draw();
     } catch (error) {
       showError(error);
       stop();
-    } finally {
-      state.busy = false;
     }
   }
 
@@ -86,6 +96,8 @@ export function mount(root) {
   async function resetWeights() {
     state.trainState = null;
     state.history = [];
+    ui.historyRange.max = '0';
+    ui.historyRange.value = '0';
     await run(0);
   }
 
@@ -275,7 +287,9 @@ export function mount(root) {
   function drawTable() {
     const result = state.result;
     ui.stepTable.replaceChildren();
-    const last = result && result.steps.length ? result.steps[result.steps.length - 1] : null;
+    const chosen = Number(ui.historyRange.value);
+    const last = chosen >= 1 ? state.history[chosen - 1] : null;
+    ui.historyLabel.textContent = last ? `${last.step} of ${state.history.length}` : 'the start';
     const rows = [];
     if (!last) {
       rows.push(['step', result ? String(result.state.step) : '0']);
@@ -283,7 +297,7 @@ export function mount(root) {
     } else {
       rows.push(['step', `${last.step} (epoch ${last.epoch})`]);
       if (last.point !== null && last.point !== undefined) {
-        const p = state.points[last.point];
+        const p = last.at;
         rows.push(['point visited', `#${last.point} (${fmt(p ? p.x : NaN)}, ${fmt(p ? p.y : NaN)}), label ${last.label}`]);
         rows.push(['w·x + b before', fmt(last.activation)]);
         rows.push(['misclassified?', last.misclassified ? 'yes: w += lr·y·x, b += lr·y' : 'no: no change']);
@@ -364,6 +378,7 @@ export function mount(root) {
     loop();
   });
   ui.step.addEventListener('click', () => { stop(); run(1); });
+  ui.historyRange.addEventListener('input', drawTable);
   ui.reset.addEventListener('click', () => { stop(); resetWeights(); });
   for (const el of [ui.dataset, ui.n, ui.seed]) el.addEventListener('change', loadData);
   for (const el of [ui.model, ui.width, ui.activation]) {
