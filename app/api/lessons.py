@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.errors import ApiError
 from app.api.lessons_schemas import (
@@ -24,9 +27,14 @@ from app.api.limits import run_cpu_bound
 from app.api.models import get_model
 from app.api.samples import sample_digit
 from app.api.schemas import error_responses
-from app.imaging import ImageRejected, pixels_to_image
+from app.imaging import ImageRejected, decode_image, pixels_to_image
 from app.lessons.datasets import EXTENT, make_dataset
-from app.lessons.fc_as_conv import compare_on_input, conversion_table, prediction_map
+from app.lessons.fc_as_conv import (
+    compare_on_input,
+    conversion_table,
+    prediction_map,
+    upload_to_canvas,
+)
 from app.lessons.perceptron import LessonInputError, TrainSetup, train
 from app.settings import Settings
 
@@ -135,12 +143,8 @@ async def fc_as_conv(
     return await run_cpu_bound(_fc_as_conv, model, sample, unit)
 
 
-def _map(model_id: str, pixels: list[list[float]], settings: Settings) -> dict[str, Any]:
+def _canvas_map(model_id: str, canvas: np.ndarray) -> dict[str, Any]:
     model = get_model(model_id)
-    try:
-        canvas = pixels_to_image(pixels, settings)
-    except ImageRejected as exc:
-        raise ApiError(exc.status, exc.code, exc.message, **(exc.details or {})) from None
     height, width = canvas.shape
     if min(height, width) < MAP_MIN_SIDE or max(height, width) > MAP_MAX_SIDE:
         raise ApiError(
@@ -164,6 +168,74 @@ def _map(model_id: str, pixels: list[list[float]], settings: Settings) -> dict[s
     }
 
 
+def _rejected(exc: ImageRejected) -> ApiError:
+    return ApiError(exc.status, exc.code, exc.message, **(exc.details or {}))
+
+
+def _map_json(model_id: str, raw: bytes, settings: Settings) -> dict[str, Any]:
+    try:
+        body = MapRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        if any(err["type"] == "json_invalid" for err in errors):
+            raise ApiError(400, "invalid_json",
+                           f"the body is not valid JSON: {errors[0]['msg']}") from None
+        where = ".".join(str(p) for p in errors[0]["loc"]) or "body"
+        raise ApiError(422, "invalid_input", f"{where}: {errors[0]['msg']}",
+                       problems=[{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]}
+                                 for e in errors[:10]]) from None
+    try:
+        canvas = pixels_to_image(body.pixels, settings)
+    except ImageRejected as exc:
+        raise _rejected(exc) from None
+    return _canvas_map(model_id, canvas)
+
+
+def _map_upload(model_id: str, data: bytes, settings: Settings) -> dict[str, Any]:
+    try:
+        gray = np.asarray(decode_image(data, settings))
+    except ImageRejected as exc:
+        raise _rejected(exc) from None
+    return _canvas_map(model_id, upload_to_canvas(gray, MAP_MAX_SIDE))
+
+
+async def _upload_bytes(request: Request, settings: Settings) -> bytes:
+    try:
+        form = await request.form(
+            max_files=1, max_fields=settings.max_multipart_fields,
+            max_part_size=settings.max_multipart_field_bytes,
+        )
+    except StarletteHTTPException as exc:
+        if exc.status_code != 400:
+            raise  # 413 from the body cap: rendered by the limits middleware
+        raise ApiError(400, "invalid_multipart",
+                       f"could not read the multipart body: {exc.detail}") from None
+    try:
+        unknown = sorted(set(form.keys()) - {"image"})
+        upload = form.get("image")
+        if unknown or not isinstance(upload, UploadFile):
+            raise ApiError(422, "missing_image", "the multipart body needs exactly one file "
+                           "field `image`", field="image")
+        return await upload.read()
+    finally:
+        await form.close()
+
+
+_MAP_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": MapRequest.model_json_schema()},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object", "required": ["image"],
+                "properties": {"image": {"type": "string", "format": "binary",
+                                         "description": "PNG, JPEG, GIF, WebP or BMP."}},
+            },
+        },
+    },
+}
+
+
 @router.post(
     "/fc-as-conv/map",
     response_model=MapResponse,
@@ -173,14 +245,27 @@ def _map(model_id: str, pixels: list[list[float]], settings: Settings) -> dict[s
         f"{MAP_MIN_SIDE} to {MAP_MAX_SIDE} pixels a side and returns, per output position, "
         "the class probabilities of the 28x28 crop under it (outputs are 4 pixels apart for "
         "LeNet-5; each sees a 32x32 field: the crop plus the 2-pixel border its first conv "
-        "pads with)."
+        "pads with). Send JSON `{\"pixels\": rows of 0-255}` (white ink on black) or a "
+        "multipart file field `image`: an upload is decoded, inverted when its border is "
+        "light, and shrunk by a whole factor to fit 256 pixels; digits should be about 20 px."
     ),
-    responses=error_responses(400, 404, 413, 422, 503),
+    openapi_extra={"requestBody": _MAP_BODY},
+    responses=error_responses(400, 404, 413, 415, 422, 503),
 )
 async def fc_as_conv_map(
-    body: MapRequest, request: Request,
-    model: str = Query("lenet5", description="A bundled model id."),
+    request: Request, model: str = Query("lenet5", description="A bundled model id."),
 ) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
     get_model(model)
-    return await run_cpu_bound(_map, model, body.pixels, settings)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "multipart/form-data":
+        data = await _upload_bytes(request, settings)
+        return await run_cpu_bound(_map_upload, model, data, settings)
+    if media_type == "application/json":
+        return await run_cpu_bound(_map_json, model, await request.body(), settings)
+    raise ApiError(
+        415, "unsupported_media_type",
+        f"send application/json (`pixels`) or multipart/form-data (file field `image`), not "
+        f"{media_type or 'a body without a Content-Type'}",
+        supported=["application/json", "multipart/form-data"],
+    )

@@ -124,6 +124,22 @@ def compare_on_input(network: Sequential, image: np.ndarray, fc_name: str = "fc1
     return FcComparison(feature_map, linear_output, conv_output, logits_linear, g[0, :, 0, 0])
 
 
+def upload_to_canvas(gray: np.ndarray, max_side: int) -> np.ndarray:
+    """A decoded upload, uint8 (H, W) grayscale -> the canvas the network reads: white ink on
+    black (inverted when the border is mostly light, as paper is), shrunk by an integer factor
+    (block means) until its longer side is at most max_side. Digits keep their size otherwise:
+    the map expects them about 20 px tall."""
+    img = np.asarray(gray, dtype=np.float64)
+    border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
+    if np.median(border) > 127:
+        img = 255.0 - img
+    factor = -(-max(img.shape) // max_side)
+    if factor > 1:
+        h, w = (img.shape[0] // factor) * factor, (img.shape[1] // factor) * factor
+        img = img[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
+    return np.rint(img).astype(np.uint8)
+
+
 def window_means(plane: np.ndarray, window: tuple[int, int], jump, grid: tuple[int, int]
                  ) -> np.ndarray:
     """Mean of plane (H, W) over the window (h, w) at (i * jump_h, j * jump_w) for every output

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.api.samples import sample_digit
+from tests.api.imagery import png_bytes
 
 TRAIN = "/api/v1/lessons/perceptron/train"
 MAP = "/api/v1/lessons/fc-as-conv/map"
@@ -216,3 +217,38 @@ def test_any_canvas_gets_a_map_or_a_422_envelope(client, height, width, fill, ra
         assert body["rows"] == (height - 28) // 4 + 1 and body["cols"] == (width - 28) // 4 + 1
     else:
         assert set(r.json()["error"]) >= {"code", "message"}
+
+
+def test_an_uploaded_photo_on_white_paper_is_inverted_and_mapped(client):
+    digit, label = sample_digit(3)
+    paper = np.full((56, 84), 255, np.uint8)
+    paper[14:42, 28:56] = 255 - digit  # dark ink on white, crop at (14, 28) is not on the grid
+    r = client.post(MAP, files={"image": ("digit.png", png_bytes(paper), "image/png")})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["height"], body["width"]) == (56, 84)
+    # the crops at (12, 28) and (16, 28) straddle the digit's true place (14, 28)
+    assert label in (body["prediction"][3][7], body["prediction"][4][7])
+
+
+def test_a_large_upload_is_shrunk_to_fit_256_pixels(client):
+    big = np.zeros((300, 520), np.uint8)
+    r = client.post(MAP, files={"image": ("big.png", png_bytes(big), "image/png")})
+    assert r.status_code == 200, r.text
+    side = max(r.json()["height"], r.json()["width"])
+    assert 128 < side <= 256  # shrunk by the smallest whole factor that fits
+
+
+@pytest.mark.parametrize("kwargs,status,code", [
+    ({"files": {"image": ("x.png", b"not an image", "image/png")}}, 415, None),
+    ({"files": {"photo": ("x.png", b"abc", "image/png")}}, 422, "missing_image"),
+    ({"content": b"{bad json", "headers": {"Content-Type": "application/json"}}, 400,
+     "invalid_json"),
+    ({"content": b"pixels", "headers": {"Content-Type": "text/plain"}}, 415,
+     "unsupported_media_type"),
+])
+def test_bad_uploads_and_bodies_get_clear_4xx(client, kwargs, status, code):
+    r = client.post(MAP, **kwargs)
+    assert r.status_code in ((status, 422) if code is None else (status,)), r.text
+    if code:
+        assert r.json()["error"]["code"] == code

@@ -139,3 +139,15 @@ def test_a_linear_before_any_flatten_cannot_be_converted():
     net = Sequential([Conv2d(1, 2, 3), ReLU(), Flatten(), Linear(2 * 2 * 2, 3)])
     assert fully_convolutional(net, (1, 4, 4)).predict(np.zeros((1, 1, 4, 4), np.float32)
                                                        ).shape == (1, 3, 1, 1)
+
+
+def test_upload_to_canvas_inverts_light_paper_and_shrinks_by_a_whole_factor():
+    from app.lessons.fc_as_conv import upload_to_canvas
+
+    paper = np.full((60, 600), 250, np.uint8)
+    paper[10:20, 10:13] = 0  # a dark stroke
+    canvas = upload_to_canvas(paper, 256)
+    assert canvas.shape == (20, 200)  # factor 3: 600 / 3 = 200 <= 256
+    assert canvas[0, 100] == 5 and canvas[4, 3] == 255
+    dark = np.zeros((40, 40), np.uint8)
+    np.testing.assert_array_equal(upload_to_canvas(dark, 256), dark)
