@@ -145,7 +145,7 @@ def test_upload_to_canvas_inverts_light_paper_and_shrinks_by_a_whole_factor():
     from app.lessons.fc_as_conv import upload_to_canvas
 
     paper = np.full((60, 600), 250, np.uint8)
-    paper[10:20, 10:13] = 0  # a dark stroke
+    paper[12:18, 9:12] = 0  # a dark stroke covering whole 3x3 blocks
     canvas = upload_to_canvas(paper, 256)
     assert canvas.shape == (20, 200)  # factor 3: 600 / 3 = 200 <= 256
     assert canvas[0, 100] == 5 and canvas[4, 3] == 255
