@@ -124,3 +124,34 @@ def test_dragging_a_point_moves_it_and_the_next_step_uses_it(page, live_server):
     page.wait_for_function("document.querySelector('#pc-readout').textContent.startsWith('step 1')")
     assert "of 40 points wrong" in readout(page)
     save_screenshot(page, "lessons_perceptron_drag_1280")
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+@pytest.mark.parametrize("path,selector,text", [
+    ("/learn", ".lesson-list", "The perceptron and XOR"),
+    ("/learn/perceptron", "#pc-readout", "step 0"),
+    ("/learn/fc-as-conv", "#fc-map-readout", "outputs over"),
+])
+def test_lessons_run_under_the_content_security_policy(page, live_server, path, selector, text):
+    """The server's CSP, added to the HTML response here: a violation (an inline script, an
+    eval, a blocked image) is a console error, which the page fixture fails on. (Waits use
+    locators: Playwright's wait_for_function evaluates strings, which the CSP blocks.)"""
+    from playwright.sync_api import expect
+
+    def with_csp(route):
+        response = route.fetch()
+        route.fulfill(response=response,
+                      headers={**response.headers, "content-security-policy": CSP})
+
+    page.route("**" + path, with_csp)
+    page.goto(live_server + path)
+    expect(page.locator(selector)).to_contain_text(text, timeout=30_000)
+    if path == "/learn/fc-as-conv":
+        expect(page.locator("#fc-equation")).to_contain_text("as a convolution")
