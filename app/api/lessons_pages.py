@@ -1,0 +1,52 @@
+"""The lesson pages (Jinja2): /learn lists them in order; each page mounts one ES module."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.settings import Settings
+
+router = APIRouter(include_in_schema=False)
+
+# (path under /learn, title, one-line summary, template), in teaching order.
+LESSONS = (
+    ("perceptron", "The perceptron and XOR",
+     "A single unit draws one straight line, so it never separates XOR; one hidden layer does.",
+     "lesson_perceptron.html"),
+    ("fc-as-conv", "A fully connected layer is a convolution",
+     "LeNet-5's fc1 is 120 kernels of 5x5x16; converted, the network slides over a larger "
+     "canvas and returns a map of predictions.",
+     "lesson_fc_as_conv.html"),
+)
+
+
+def _templates(request: Request) -> Jinja2Templates:
+    settings: Settings = request.app.state.settings
+    return Jinja2Templates(directory=settings.templates_dir)
+
+
+@router.get("/learn", response_class=HTMLResponse)
+def learn(request: Request) -> HTMLResponse:
+    lessons = [{"slug": s, "title": t, "summary": d} for s, t, d, _ in LESSONS]
+    return _templates(request).TemplateResponse(
+        request, "learn.html", {"page": "learn", "lessons": lessons}
+    )
+
+
+def _lesson_route(slug: str, title: str, template: str):
+    def lesson(request: Request) -> HTMLResponse:
+        return _templates(request).TemplateResponse(
+            request, template, {"page": "learn", "lesson": slug, "title": title}
+        )
+
+    lesson.__name__ = f"lesson_{slug.replace('-', '_')}"
+    return lesson
+
+
+for _slug, _title, _summary, _template in LESSONS:
+    router.add_api_route(
+        f"/learn/{_slug}", _lesson_route(_slug, _title, _template),
+        response_class=HTMLResponse, methods=["GET"],
+    )

@@ -1,0 +1,47 @@
+// The lesson endpoints (/api/v1/lessons/...), with the error envelope as ApiError.
+
+import { ApiError } from '../api.js';
+
+const BASE = '/api/v1/lessons';
+
+async function call(url, init = {}) {
+  const response = await fetch(url, init);
+  let body = null;
+  try { body = await response.json(); } catch { body = null; }
+  if (!response.ok) {
+    const error = body && body.error;
+    if (error && error.code) {
+      const { code, message, ...details } = error;
+      throw new ApiError(response.status, code, message || code, details);
+    }
+    throw new ApiError(response.status, 'http_error', `${response.status} ${response.statusText}`);
+  }
+  if (body === null) throw new ApiError(response.status, 'bad_response', 'the server sent no JSON');
+  return body;
+}
+
+function post(url, body, signal) {
+  return call(url, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal,
+  });
+}
+
+/** GET a seeded dataset -> {name, seed, extent, points: [{x, y, label}]} */
+export function perceptronDataset(name, { n = 40, seed = 0 } = {}) {
+  return call(`${BASE}/perceptron/datasets/${encodeURIComponent(name)}?n=${n}&seed=${seed}`);
+}
+
+/** POST the next training steps -> {state, steps, grid, boundary, hidden, loss, accuracy, ...} */
+export function perceptronTrain(body, { signal } = {}) {
+  return post(`${BASE}/perceptron/train`, body, signal);
+}
+
+/** GET fc1 both ways for a gallery digit and a unit. */
+export function fcAsConv({ model = 'lenet5', sample = 0, unit = 0 } = {}) {
+  return call(`${BASE}/fc-as-conv?model=${encodeURIComponent(model)}&sample=${sample}&unit=${unit}`);
+}
+
+/** POST a canvas (rows of 0-255) -> the prediction map. */
+export function fcAsConvMap(pixels, { model = 'lenet5', signal } = {}) {
+  return post(`${BASE}/fc-as-conv/map?model=${encodeURIComponent(model)}`, { pixels }, signal);
+}

@@ -1,0 +1,12 @@
+// Mounts the lesson page named by #lesson-root's data-lesson (a module exporting mount(root)).
+
+const PAGES = {
+  perceptron: '../pages/perceptron.js',
+  'fc-as-conv': '../pages/fc_as_conv.js',
+};
+
+const root = document.getElementById('lesson-root');
+const path = root && PAGES[root.dataset.lesson];
+if (path) {
+  import(path).then((page) => page.mount(root));
+}

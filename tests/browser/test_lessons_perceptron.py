@@ -1,0 +1,157 @@
+"""/learn and the perceptron lesson in a real browser, at 1280, 1024, 853 and 390 px."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS, _open_page, save_screenshot
+
+pytestmark = pytest.mark.browser
+
+WIDTHS = [1280, 1024, 853, 390]
+
+
+@pytest.fixture(name="sized_page", params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])
+def sized_page_fixture(request, browser, probe):
+    """A page at each width; after the test: no console errors, no request off the machine."""
+    width = request.param
+    extra = {"has_touch": True, "is_mobile": True} if width < 600 else {}
+    context, pg = _open_page(browser, probe, width, 844 if width < 600 else 900, **extra)
+    pg.lesson_width = width
+    yield pg
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context.close()
+    assert probe.external_requests == [], probe.external_requests
+    assert probe.console_errors == [], probe.console_errors
+
+
+def no_sideways_scroll(page):
+    return page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+
+
+def readout(page):
+    return page.locator("#pc-readout").inner_text()
+
+
+def wait_for_step(page, step):
+    page.wait_for_function(
+        "s => { const m = document.querySelector('#pc-readout').textContent"
+        ".match(/^step (\\d+)/); return m && Number(m[1]) >= s; }",
+        arg=step, timeout=30_000,
+    )
+
+
+def test_learn_lists_the_lessons_in_order_and_the_nav_links_it(page, live_server):
+    page.goto(live_server + "/learn")
+    links = page.locator(".lesson-list a")
+    assert links.count() >= 2
+    assert links.nth(0).get_attribute("href") == "/learn/perceptron"
+    assert links.nth(1).get_attribute("href") == "/learn/fc-as-conv"
+    assert page.locator("nav a[href='/learn']").get_attribute("aria-current") == "page"
+    save_screenshot(page, "lessons_learn_1280")
+
+
+def test_xor_mlp_trains_live_to_100_percent_with_hidden_lines(sized_page, live_server):
+    page = sized_page
+    page.goto(live_server + "/learn/perceptron")
+    page.wait_for_function("document.querySelector('#pc-readout').textContent.startsWith('step 0')")
+    page.select_option("#pc-speed", "20")
+    page.click("#pc-play")
+    page.wait_for_function(
+        "document.querySelector('#pc-readout').textContent.includes('accuracy 100.0%')",
+        timeout=60_000,
+    )
+    page.click("#pc-play")  # pause
+    assert page.locator("#pc-play").get_attribute("aria-pressed") == "false"
+    assert "hidden space" in page.locator("#pc-hidden-caption").inner_text()
+    assert page.locator("#pc-step-table tr").count() >= 4
+    assert no_sideways_scroll(page)
+    save_screenshot(page, f"lessons_perceptron_xor_mlp_{page.lesson_width}")
+
+
+def test_xor_perceptron_never_passes_75_percent(page, live_server):
+    page.goto(live_server + "/learn/perceptron")
+    page.wait_for_function("document.querySelector('#pc-readout').textContent.startsWith('step 0')")
+    page.select_option("#pc-model", "perceptron")
+    page.wait_for_function("document.querySelector('#pc-readout').textContent.startsWith('step 0')")
+    page.select_option("#pc-speed", "20")
+    page.click("#pc-play")
+    wait_for_step(page, 200)
+    page.click("#pc-play")
+    text = readout(page)
+    best = float(text.split("best so far ")[1].split("%")[0])
+    assert best <= 75.0, text
+    assert "point visited" in page.locator("#pc-step-table").inner_text()
+    # any earlier step's numbers: step 1 visited point 0
+    page.eval_on_selector(
+        "#pc-history", "el => { el.value = '1'; el.dispatchEvent(new Event('input')); }"
+    )
+    table = page.locator("#pc-step-table").inner_text()
+    assert "1 (epoch 0)" in table and "#0 (" in table
+    assert page.locator("#pc-history-label").inner_text().startswith("1 of ")
+    save_screenshot(page, "lessons_perceptron_xor_rule_1280")
+
+
+def test_dragging_a_point_moves_it_and_the_next_step_uses_it(page, live_server):
+    page.goto(live_server + "/learn/perceptron")
+    page.wait_for_function("document.querySelector('#pc-readout').textContent.startsWith('step 0')")
+    page.select_option("#pc-dataset", "and")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("document.querySelector('#pc-readout').textContent.startsWith('step 0')")
+    box = page.locator("#pc-plane").bounding_box()
+    # the AND dataset's first point sits near (-1, -1); find it through the page's own scale
+    before = page.evaluate(
+        "() => fetch('/api/v1/lessons/perceptron/datasets/and?n=40&seed=0').then(r => r.json())"
+    )
+    p0 = before["points"][0]
+    scale = box["width"] / 420
+    to_px = lambda x, y: (box["x"] + (44 + (x + 2.5) / 5 * 366) * scale,  # noqa: E731
+                          box["y"] + (10 + (2.5 - y) / 5 * 366) * scale)
+    sx, sy = to_px(p0["x"], p0["y"])
+    tx, ty = to_px(2.0, 2.0)
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(tx, ty, steps=5)
+    page.mouse.up()
+    page.wait_for_load_state("networkidle")
+    with page.expect_request(lambda r: r.url.endswith("/perceptron/train")) as sent:
+        page.click("#pc-step")
+    moved = sent.value.post_data_json["points"][0]
+    assert abs(moved["x"] - 2.0) < 0.05 and abs(moved["y"] - 2.0) < 0.05, moved
+    assert moved["label"] == p0["label"]
+    page.wait_for_function("document.querySelector('#pc-readout').textContent.startsWith('step 1')")
+    assert "of 40 points wrong" in readout(page)
+    save_screenshot(page, "lessons_perceptron_drag_1280")
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+@pytest.mark.parametrize("path,selector,text", [
+    ("/learn", ".lesson-list", "The perceptron and XOR"),
+    ("/learn/perceptron", "#pc-readout", "step 0"),
+    ("/learn/fc-as-conv", "#fc-map-readout", "outputs over"),
+])
+def test_lessons_run_under_the_content_security_policy(page, live_server, path, selector, text):
+    """The server's CSP, added to the HTML response here: a violation (an inline script, an
+    eval, a blocked image) is a console error, which the page fixture fails on. (Waits use
+    locators: Playwright's wait_for_function evaluates strings, which the CSP blocks.)"""
+    from playwright.sync_api import expect
+
+    def with_csp(route):
+        response = route.fetch()
+        route.fulfill(response=response,
+                      headers={**response.headers, "content-security-policy": CSP})
+
+    page.route("**" + path, with_csp)
+    page.goto(live_server + path)
+    expect(page.locator(selector)).to_contain_text(text, timeout=30_000)
+    if path == "/learn/fc-as-conv":
+        expect(page.locator("#fc-equation")).to_contain_text("as a convolution")
