@@ -1,4 +1,4 @@
-"""The MNIST recipe in app.imaging.preprocess: photo-like inputs come out like clean MNIST."""
+"""The MNIST recipe (app.imaging.recipe): photo-like inputs come out like clean MNIST."""
 
 from __future__ import annotations
 

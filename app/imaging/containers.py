@@ -1,0 +1,135 @@
+"""Untrusted bytes, before Pillow sees them: what type they claim to be (by content, an
+allow-list), and bounds on their container structure (PNG chunks, JPEG scans and segments, GIF
+blocks), all walked cheaply in bytes so that a file built to burn CPU is refused first."""
+
+from __future__ import annotations
+
+import re
+
+from app.imaging.errors import ImageRejected
+
+# Pillow's name -> what users call it. GIF uses its first frame only.
+ALLOWED_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "GIF": "GIF", "WEBP": "WebP", "BMP": "BMP"}
+
+# Leading bytes of allowed formats, used to tell "not an allowed type" (415) from "an allowed
+# type, but broken" (422) when Pillow cannot identify the file.
+_ALLOWED_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+)
+# Pillow decoders written in Python: seconds of CPU per megabyte (an RLE8 BMP of 10 MiB takes
+# Container structure is bounded before Pillow parses it: Pillow walks PNG chunks, JPEG
+# segments and GIF blocks in Python (1-2 s of CPU per MiB of tiny ones), and libjpeg re-walks
+# every block of the image for each progressive scan (1,000 extra scans of 56 bytes each cost
+# ~5 s at 4096x4096). Legitimate files stay far below these (phone JPEGs: ~10 scans, ~20
+# segments; PNG encoders write IDAT chunks of 8-64 KiB).
+MAX_PNG_CHUNKS = 10_000
+MAX_JPEG_SCANS = 100
+MAX_JPEG_MARKERS = 4_096
+MAX_GIF_BLOCKS = 10_000
+# In entropy-coded JPEG data 0xFF is followed only by 0x00 or RSTn (0xD0-0xD7); these bytes
+# after 0xFF are markers (or, rarely, payload bytes of APPn segments: an over-count).
+_JPEG_MARKER = re.compile(rb"\xff[\xc0-\xcf\xd8-\xfe]")
+# Recognised only to name them in the 415 message.
+_OTHER_MAGIC = (
+    (b"%PDF", "PDF"),
+    (b"%!PS", "PostScript/EPS"),
+    (b"\xc5\xd0\xd3\xc6", "EPS"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"PK\x03\x04", "ZIP"),
+    (b"\x1f\x8b", "gzip"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"8BPS", "PSD"),
+)
+
+
+def allowed_list() -> str:
+    return ", ".join(ALLOWED_FORMATS.values())
+
+
+def sniff(data: bytes) -> tuple[str | None, str | None]:
+    """(allowed format the bytes claim to be, or None; other recognised type, or None)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP", None
+    for magic, name in _ALLOWED_MAGIC:
+        if data.startswith(magic):
+            return name, None
+    for magic, name in _OTHER_MAGIC:
+        if data.startswith(magic):
+            return None, name
+    head = data[:512].lstrip().lower()
+    if head.startswith(b"<?xml") or b"<svg" in head:
+        return None, "SVG/XML"
+    if head.startswith(b"<!doctype html") or head.startswith(b"<html"):
+        return None, "HTML"
+    return None, None
+
+
+def unsupported(other: str | None) -> ImageRejected:
+    seen = f" (this looks like {other})" if other else ""
+    return ImageRejected(
+        415,
+        "unsupported_media_type",
+        f"unsupported image type{seen}; allowed: {allowed_list()}",
+        allowed=list(ALLOWED_FORMATS.values()),
+    )
+
+
+def _too_complex(fmt: str, parts: str, limit: int) -> ImageRejected:
+    name = ALLOWED_FORMATS[fmt]
+    return ImageRejected(
+        422,
+        "image_too_complex",
+        f"the {name} file has more than {limit:,} {parts}; the limit is {limit:,}",
+        limit=limit,
+    )
+
+
+def _png_chunk_count_exceeds(data: bytes, limit: int) -> bool:
+    position, chunks = 8, 0
+    while position + 8 <= len(data) and chunks <= limit:
+        length = int.from_bytes(data[position : position + 4], "big")
+        chunks += 1
+        if data[position + 4 : position + 8] == b"IEND":
+            break
+        position += 12 + length
+    return chunks > limit
+
+
+def _gif_block_count_exceeds(data: bytes, limit: int) -> bool:
+    """Extension sub-blocks before the first image (the part Pillow parses in Python)."""
+    if len(data) < 13:
+        return False
+    flags = data[10]
+    position = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+    blocks = 0
+    while position + 1 < len(data) and data[position] == 0x21:  # an extension
+        position += 2
+        while position < len(data):
+            size = data[position]
+            position += 1 + size
+            blocks += 1
+            if blocks > limit:
+                return True
+            if size == 0:
+                break
+    return False
+
+
+def check_structure(data: bytes, fmt: str) -> None:
+    """Raise ImageRejected (422 image_too_complex) for a file of an allowed format whose
+    container holds more chunks, segments, scans or blocks than any real image needs."""
+    if fmt == "PNG" and _png_chunk_count_exceeds(data, MAX_PNG_CHUNKS):
+        raise _too_complex(fmt, "chunks", MAX_PNG_CHUNKS)
+    if fmt == "JPEG":
+        if data.count(b"\xff\xda") > MAX_JPEG_SCANS:
+            raise _too_complex(fmt, "scans", MAX_JPEG_SCANS)
+        markers = _JPEG_MARKER.finditer(data)  # lazily: stop at the limit, build no list
+        if any(count > MAX_JPEG_MARKERS for count, _ in enumerate(markers, 1)):
+            raise _too_complex(fmt, "segments", MAX_JPEG_MARKERS)
+    if fmt == "GIF" and _gif_block_count_exceeds(data, MAX_GIF_BLOCKS):
+        raise _too_complex(fmt, "extension blocks before its first image", MAX_GIF_BLOCKS)
