@@ -21,10 +21,12 @@ from typing import Any
 from app.imaging.canvas import pixels_to_image
 from app.imaging.containers import (
     ALLOWED_FORMATS,
+    MAX_EXIF_BYTES,
     MAX_GIF_BLOCKS,
     MAX_JPEG_MARKERS,
     MAX_JPEG_SCANS,
     MAX_PNG_CHUNKS,
+    MAX_WEBP_CHUNKS,
     check_structure,
 )
 from app.imaging.dataurl import png_data_url
@@ -46,10 +48,12 @@ def pixels_to_input(pixels: Any, settings: Settings) -> Preprocessed:
 
 __all__ = [
     "ALLOWED_FORMATS",
+    "MAX_EXIF_BYTES",
     "MAX_GIF_BLOCKS",
     "MAX_JPEG_MARKERS",
     "MAX_JPEG_SCANS",
     "MAX_PNG_CHUNKS",
+    "MAX_WEBP_CHUNKS",
     "MNIST_BOX",
     "MNIST_CENTRE",
     "MNIST_SIDE",

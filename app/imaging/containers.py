@@ -1,6 +1,8 @@
 """Untrusted bytes, before Pillow sees them: what type they claim to be (by content, an
-allow-list), and bounds on their container structure (PNG chunks, JPEG scans and segments, GIF
-blocks), all walked cheaply in bytes so that a file built to burn CPU is refused first."""
+allow-list), bounds on their container structure (PNG chunks, JPEG scans and segments, GIF
+blocks, WebP chunks and frames), the sizes a WebP container declares, and EXIF blocks too big
+to parse, all walked cheaply in bytes so that a file built to burn CPU or memory is refused
+(or its EXIF ignored) first."""
 
 from __future__ import annotations
 
@@ -133,3 +135,120 @@ def check_structure(data: bytes, fmt: str) -> None:
             raise _too_complex(fmt, "segments", MAX_JPEG_MARKERS)
     if fmt == "GIF" and _gif_block_count_exceeds(data, MAX_GIF_BLOCKS):
         raise _too_complex(fmt, "extension blocks before its first image", MAX_GIF_BLOCKS)
+    if fmt == "WEBP":
+        webp_sizes(data)  # counts the chunks
+
+
+# ----------------------------------------------------------------------------- WebP (RIFF)
+
+# A WebP is a RIFF list of chunks; an animation has one ANMF chunk per frame. Only the first
+# frame is ever decoded, yet libwebp's demuxer indexes every chunk up front.
+MAX_WEBP_CHUNKS = 10_000
+
+
+def _webp_bitstream_size(kind: bytes, payload: bytes) -> tuple[int, int] | None:
+    """(width, height) from a VP8L or VP8 (key frame) bitstream header, or None if short."""
+    if kind == b"VP8L" and len(payload) >= 5 and payload[0] == 0x2F:
+        bits = int.from_bytes(payload[1:5], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if kind == b"VP8 " and len(payload) >= 10 and payload[3:6] == b"\x9d\x01\x2a":
+        return (
+            int.from_bytes(payload[6:8], "little") & 0x3FFF,
+            int.from_bytes(payload[8:10], "little") & 0x3FFF,
+        )
+    return None
+
+
+def _riff_chunks(data: bytes, start: int, end: int):
+    """(fourcc, payload start, payload end) of the RIFF chunks in data[start:end]."""
+    position = start
+    while position + 8 <= end:
+        kind = data[position : position + 4]
+        length = int.from_bytes(data[position + 4 : position + 8], "little")
+        payload = position + 8
+        yield kind, payload, min(payload + length, end)
+        position = payload + length + (length & 1)
+
+
+def webp_sizes(data: bytes) -> list[tuple[str, int, int]]:
+    """Every size a WebP declares, read from the container: ("canvas", w, h) from VP8X,
+    ("frame", w, h) from each ANMF frame header, ("bitstream", w, h) from each VP8/VP8L
+    header (in a frame or not). Raises ImageRejected 422 image_too_complex past
+    MAX_WEBP_CHUNKS chunks (frames and their parts included)."""
+    sizes: list[tuple[str, int, int]] = []
+    chunks = 0
+    pending = [(12, len(data))]
+    while pending:
+        start, end = pending.pop()
+        for kind, begin, stop in _riff_chunks(data, start, end):
+            chunks += 1
+            if chunks > MAX_WEBP_CHUNKS:
+                raise _too_complex("WEBP", "chunks (frames and their parts)", MAX_WEBP_CHUNKS)
+            head = data[begin : min(stop, begin + 16)]
+            if kind == b"VP8X" and len(head) >= 10:
+                width = int.from_bytes(head[4:7], "little") + 1
+                sizes.append(("canvas", width, int.from_bytes(head[7:10], "little") + 1))
+            elif kind == b"ANMF" and len(head) >= 12:
+                width = int.from_bytes(head[6:9], "little") + 1
+                sizes.append(("frame", width, int.from_bytes(head[9:12], "little") + 1))
+                pending.append((begin + 16, stop))
+            elif (size := _webp_bitstream_size(kind, head)) is not None:
+                sizes.append(("bitstream", *size))
+    return sizes
+
+
+# ----------------------------------------------------------------------------- EXIF
+
+# EXIF is a TIFF directory; Pillow turns every value of a tag into a Python object (a rational
+# each), so one tag of 1.2M rationals (9.6 MB) cost ~3 s of CPU. Real EXIF fits in one JPEG
+# APP1 segment (64 KiB, thumbnail included); a bigger block is ignored: the image is decoded as
+# if it had no EXIF (so no orientation is applied).
+MAX_EXIF_BYTES = 64 * 1024
+
+
+def _jpeg_exif_segments(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each APP1 "Exif" segment before the first scan (Pillow concatenates
+    them all into one EXIF block while opening the file)."""
+    spans, position = [], 2
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # no length field
+            position += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, start of scan
+            break
+        end = position + 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker == 0xE1 and data[position + 4 : position + 10] == b"Exif\x00\x00":
+            spans.append((position, end))
+        position = end
+    return spans
+
+
+def without_oversized_exif(data: bytes, fmt: str) -> bytes:
+    """A JPEG whose EXIF segments together exceed MAX_EXIF_BYTES, without them (Pillow parses
+    a JPEG's EXIF while opening it); any other file unchanged (see oversized_exif_keys)."""
+    if fmt != "JPEG":
+        return data
+    spans = _jpeg_exif_segments(data)
+    if sum(end - start for start, end in spans) <= MAX_EXIF_BYTES:
+        return data
+    kept, position = [], 0
+    for start, end in spans:
+        kept.append(data[position:start])
+        position = end
+    kept.append(data[position:])
+    return b"".join(kept)
+
+
+def oversized_exif_keys(info: dict) -> list[str]:
+    """Keys of a PIL image's info holding EXIF bigger than MAX_EXIF_BYTES ("exif" from PNG
+    eXIf or WebP EXIF chunks, "Raw profile type exif": hex text in PNG), to drop before
+    anything calls getexif()."""
+    sizes = {
+        "exif": len(info.get("exif") or b""),
+        "Raw profile type exif": len(str(info.get("Raw profile type exif") or "")) // 2,
+    }
+    return [key for key, size in sizes.items() if size > MAX_EXIF_BYTES]

@@ -1,7 +1,8 @@
 """Untrusted image bytes -> an upright 8-bit grayscale PIL image, safely.
 
-The type is decided by content (an allow-list), the container's structure is bounded, the pixel
-count and aspect ratio are checked from the header before a single pixel is decoded, every
+The type is decided by content (an allow-list), the container's structure is bounded, EXIF
+blocks too big to parse are ignored, the pixel count, aspect ratio and (for WebP) decoding
+memory are checked from the header before a single pixel is decoded, every
 decoder failure becomes a 422, EXIF orientation is applied, every mode is normalised explicitly,
 and the image is shrunk to a working size before any float array exists.
 """
@@ -19,8 +20,11 @@ from app.imaging.containers import (
     ALLOWED_FORMATS,
     allowed_list,
     check_structure,
+    oversized_exif_keys,
     sniff,
     unsupported,
+    webp_sizes,
+    without_oversized_exif,
 )
 from app.imaging.errors import ImageRejected
 from app.settings import Settings
@@ -100,6 +104,34 @@ def check_dimensions(width: int, height: int, settings: Settings) -> None:
         )
 
 
+# Memory a decode may take: as much as one RGBA image at the pixel cap (4 bytes per pixel).
+# Pillow holds most images at 1-4 bytes per pixel, and JPEGs are decoded reduced; but libwebp
+# decodes a WebP whole into an RGBA canvas, keeps a second one (the previous frame), and Pillow
+# copies it out and converts it: about 16 bytes per pixel measured (a 702-byte 4096x4096
+# lossless WebP added 258 MB of RSS), so a WebP may have a quarter of the pixel cap.
+DECODE_BYTES_PER_CAP_PIXEL = 4
+WEBP_BYTES_PER_PIXEL = 16
+
+
+def check_webp(data: bytes, settings: Settings) -> None:
+    """Raise ImageRejected (422) when any size a WebP container declares (its VP8X canvas,
+    each ANMF frame, each VP8/VP8L bitstream) breaks check_dimensions, or when its canvas
+    would need more decoding memory than DECODE_BYTES_PER_CAP_PIXEL per pixel of the cap."""
+    limit = settings.max_image_pixels * DECODE_BYTES_PER_CAP_PIXEL // WEBP_BYTES_PER_PIXEL
+    for _, width, height in webp_sizes(data):
+        check_dimensions(width, height, settings)
+        if width * height > limit:
+            raise ImageRejected(
+                422,
+                "image_too_large",
+                f"the WebP image is {width}x{height} = {width * height:,} pixels; a WebP is "
+                f"decoded whole and in colour, so its limit is {limit:,} pixels",
+                width=width,
+                height=height,
+                max_pixels=limit,
+            )
+
+
 def _to_resizable(img: Image.Image) -> Image.Image:
     """Any decoded mode -> one of L, LA, RGB, RGBA, I, F (modes Pillow resizes well), keeping
     transparency so it can be composited on white after shrinking."""
@@ -151,15 +183,22 @@ def _to_gray(img: Image.Image) -> Image.Image:
 def decode_image(data: bytes, settings: Settings) -> Image.Image:
     """Untrusted bytes -> an upright 8-bit grayscale ("L") image, longest side <= WORKING_SIDE.
 
+    Only the first frame of an animation is decoded. An EXIF block over MAX_EXIF_BYTES is
+    ignored (never parsed; no orientation is applied).
+
     Raises ImageRejected: 415 unsupported_media_type (not PNG/JPEG/GIF/WebP/BMP by content,
-    or an RLE-compressed BMP), 422 empty_image, image_too_complex, image_too_large,
-    extreme_aspect_ratio, corrupt_image.
+    or an RLE-compressed BMP), 422 empty_image, image_too_complex, image_too_large (pixels
+    over the cap, or a WebP whose decoding memory would be), extreme_aspect_ratio,
+    corrupt_image.
     """
     if not data:
         raise ImageRejected(422, "empty_image", "the upload is empty (0 bytes)")
     claimed, other = sniff(data)
     if claimed:
         check_structure(data, claimed)
+        data = without_oversized_exif(data, claimed)
+    if claimed == "WEBP":
+        check_webp(data, settings)
     try:
         img = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -194,6 +233,8 @@ def decode_image(data: bytes, settings: Settings) -> Image.Image:
             img.load()
             work = _to_resizable(img)
             work.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.LANCZOS)
+            for key in oversized_exif_keys(work.info):  # ignored: never parsed
+                del work.info[key]
             work = ImageOps.exif_transpose(work)
             gray = _to_gray(work)
         except _DECODE_ERRORS as exc:
