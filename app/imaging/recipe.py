@@ -96,8 +96,8 @@ def _background(gray: np.ndarray, paper: np.ndarray) -> tuple[np.ndarray, float]
     the kept residuals. Ink touching the frame is left out from
     the start; when less than a tenth of the band is paper (the ink fills the frame), the
     paper pixels of the whole image are used, and when there are fewer than 3 of those, the
-    plane is flat at 0. sigma is the residual spread (1.4826 * MAD): paper texture and
-    sensor/JPEG noise."""
+    plane is flat at their median (at the image's, when there are none). sigma is the
+    residual spread (1.4826 * MAD): paper texture and sensor/JPEG noise."""
     h, w = gray.shape
     band = max(1, round(0.05 * min(h, w)))
     on_band = np.zeros((h, w), bool)
@@ -106,8 +106,9 @@ def _background(gray: np.ndarray, paper: np.ndarray) -> tuple[np.ndarray, float]
     if candidates.sum() < max(3, 0.1 * on_band.sum()):
         candidates = paper
     ys, xs = np.nonzero(candidates)
-    if ys.size < 3:
-        return np.zeros((h, w), np.float32), 0.0
+    if ys.size < 3:  # too few to fit a plane: a flat one at their level
+        level = float(np.median(gray[candidates])) if ys.size else float(np.median(gray))
+        return np.full((h, w), level, np.float32), 0.0
     stride = max(1, ys.size // 4096)  # a few thousand samples pin a plane down
     ys, xs = ys[::stride], xs[::stride]
     values = gray[ys, xs].astype(np.float64)
@@ -188,6 +189,8 @@ def preprocess(gray: np.ndarray | Image.Image) -> Preprocessed:
     split = otsu_threshold(gray)
     inverted = light_background(gray, split)
     paper = gray > split if inverted else gray <= split
+    if not paper.any():  # one gray level, judged light: it is all paper
+        paper = np.ones_like(paper)
     if inverted:
         gray = 255 - gray
         steps.append(("inverted", gray))
