@@ -133,6 +133,7 @@ def check_structure(data: bytes, fmt: str) -> None:
         markers = _JPEG_MARKER.finditer(data)  # lazily: stop at the limit, build no list
         if any(count > MAX_JPEG_MARKERS for count, _ in enumerate(markers, 1)):
             raise _too_complex(fmt, "segments", MAX_JPEG_MARKERS)
+        _jpeg_header_segments(data)
     if fmt == "GIF" and _gif_block_count_exceeds(data, MAX_GIF_BLOCKS):
         raise _too_complex(fmt, "extension blocks before its first image", MAX_GIF_BLOCKS)
     if fmt == "WEBP":
@@ -206,13 +207,17 @@ def webp_sizes(data: bytes) -> list[tuple[str, int, int]]:
 MAX_EXIF_BYTES = 64 * 1024
 
 
-def _jpeg_exif_segments(data: bytes) -> list[tuple[int, int]]:
-    """(start, end) of each APP1 "Exif" segment before the first scan (Pillow concatenates
-    them all into one EXIF block while opening the file)."""
-    spans, position = [], 2
+def _jpeg_header_segments(data: bytes) -> list[tuple[int, int, int]]:
+    """(marker, start, end) of each segment before the first scan, the part Pillow walks in
+    Python, byte by byte through fill bytes and stand-alone markers (4 MB of RST markers cost
+    1 s). Raises ImageRejected 422 image_too_complex past MAX_JPEG_MARKERS steps."""
+    segments, position, steps = [], 2, 0
     while position + 4 <= len(data) and data[position] == 0xFF:
+        steps += 1
+        if steps > MAX_JPEG_MARKERS:
+            raise _too_complex("JPEG", "segments, markers and fill bytes", MAX_JPEG_MARKERS)
         marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
+        if marker == 0xFF:  # a fill byte
             position += 1
             continue
         if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # no length field
@@ -221,10 +226,19 @@ def _jpeg_exif_segments(data: bytes) -> list[tuple[int, int]]:
         if marker in (0xD9, 0xDA):  # end of image, start of scan
             break
         end = position + 2 + int.from_bytes(data[position + 2 : position + 4], "big")
-        if marker == 0xE1 and data[position + 4 : position + 10] == b"Exif\x00\x00":
-            spans.append((position, end))
+        segments.append((marker, position, end))
         position = end
-    return spans
+    return segments
+
+
+def _jpeg_exif_segments(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each APP1 "Exif" segment before the first scan (Pillow concatenates
+    them all into one EXIF block while opening the file)."""
+    return [
+        (start, end)
+        for marker, start, end in _jpeg_header_segments(data)
+        if marker == 0xE1 and data[start + 4 : start + 10] == b"Exif\x00\x00"
+    ]
 
 
 def without_oversized_exif(data: bytes, fmt: str) -> bytes:

@@ -122,6 +122,13 @@ def jpeg_with_scans(total: int) -> bytes:
     return jpeg[:-2] + extra + b"\xff\xd9"
 
 
+def jpeg_with_header_filler(filler: bytes, count: int) -> bytes:
+    """A valid 8x8 JPEG with `count` fill bytes or stand-alone markers right after SOI (Pillow
+    steps through these in Python, one at a time)."""
+    jpeg = encode(Image.new("L", (8, 8)), "JPEG")
+    return jpeg[:2] + filler * count + jpeg[2:]
+
+
 def gif_with_comment_blocks(count: int) -> bytes:
     """A valid 8x8 GIF with `count` one-byte comment extensions (2 blocks each) up front."""
     gif = encode(Image.new("P", (8, 8)), "GIF")
@@ -232,6 +239,10 @@ REJECTED = {
     "png-10001-chunks": (png_with_private_chunks(MAX_PNG_CHUNKS - 2), 422, "image_too_complex"),
     "jpeg-101-scans": (jpeg_with_scans(MAX_JPEG_SCANS + 1), 422, "image_too_complex"),
     "jpeg-4097-segments": (jpeg_with_app_segments(MAX_JPEG_MARKERS), 422, "image_too_complex"),
+    "jpeg-4mb-of-fill-bytes": (jpeg_with_header_filler(b"\xff", 4_000_000), 422,
+                               "image_too_complex"),
+    "jpeg-2m-restart-markers-before-the-scan": (jpeg_with_header_filler(b"\xff\xd0", 2_000_000),
+                                                422, "image_too_complex"),
     "gif-10002-blocks": (
         gif_with_comment_blocks(MAX_GIF_BLOCKS // 2 + 1),
         422,
@@ -270,6 +281,7 @@ def test_unsupported_type_message_names_what_it_saw_and_the_allow_list():
         pytest.param(jpeg_with_scans(MAX_JPEG_SCANS), id="jpeg-100-scans"),
         pytest.param(jpeg_with_app_segments(MAX_JPEG_MARKERS - 20), id="jpeg-4076-app-segments"),
         pytest.param(gif_with_comment_blocks(MAX_GIF_BLOCKS // 2 - 1), id="gif-9998-blocks"),
+        pytest.param(jpeg_with_header_filler(b"\xff", MAX_JPEG_MARKERS - 20), id="jpeg-fill"),
     ],
 )
 def test_containers_at_their_structure_limits_still_decode(data):
