@@ -105,7 +105,8 @@ def test_any_drawn_canvas_preprocesses(gray):
         pytest.param(np.array([[0, 255], [255, 0]], np.uint8), id="2x2-checkerboard"),
         pytest.param(np.array([[255] * 25 + [0] * 25], np.uint8), id="1x50-half-black"),
         pytest.param(picture("noise", 200, 200, 3), id="noise"),
-        pytest.param(picture("stripes", 90, 120, 4), id="stripes"),
+        pytest.param(picture("stripes", 90, 120, 2), id="stripes"),
+        pytest.param(picture("checkerboard", 90, 120, 2), id="checkerboard"),
         pytest.param(picture("texture", 150, 100, 5), id="texture"),
     ],
 )
@@ -140,3 +141,21 @@ def test_any_upload_gets_200_or_a_4xx_envelope_never_5xx(client, gray, fmt_mode)
 @examples(40)
 def test_any_drawn_canvas_gets_200_or_a_4xx_envelope_never_5xx(client, gray):
     assert_200_or_4xx_envelope(client.post(URL, json={"pixels": gray.tolist()}))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"pixels": [[0, 255], [255, 0]]}, id="2x2-checkerboard-canvas"),
+        pytest.param({"pixels": [[255] * 25 + [0] * 25]}, id="1x50-half-black-canvas"),
+    ],
+)
+def test_canvases_that_got_a_500_now_get_200(client, body):
+    assert client.post(URL, json=body).status_code == 200
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "WEBP", "BMP"])
+def test_1x50_half_black_upload_gets_200_in_every_format(client, fmt):
+    data = encode_as(np.array([[0] * 25 + [255] * 25], np.uint8), fmt, "L")
+    response = client.post(URL, files={"image": ("line", data, "application/octet-stream")})
+    assert response.status_code == 200, response.text[:300]

@@ -239,10 +239,16 @@ REJECTED = {
     "png-10001-chunks": (png_with_private_chunks(MAX_PNG_CHUNKS - 2), 422, "image_too_complex"),
     "jpeg-101-scans": (jpeg_with_scans(MAX_JPEG_SCANS + 1), 422, "image_too_complex"),
     "jpeg-4097-segments": (jpeg_with_app_segments(MAX_JPEG_MARKERS), 422, "image_too_complex"),
-    "jpeg-4mb-of-fill-bytes": (jpeg_with_header_filler(b"\xff", 4_000_000), 422,
-                               "image_too_complex"),
-    "jpeg-2m-restart-markers-before-the-scan": (jpeg_with_header_filler(b"\xff\xd0", 2_000_000),
-                                                422, "image_too_complex"),
+    "jpeg-4mb-of-fill-bytes": (
+        jpeg_with_header_filler(b"\xff", 4_000_000),
+        422,
+        "image_too_complex",
+    ),
+    "jpeg-2m-restart-markers-before-the-scan": (
+        jpeg_with_header_filler(b"\xff\xd0", 2_000_000),
+        422,
+        "image_too_complex",
+    ),
     "gif-10002-blocks": (
         gif_with_comment_blocks(MAX_GIF_BLOCKS // 2 + 1),
         422,
@@ -501,6 +507,9 @@ SEEDS = {
     "jpeg-progressive-exif": encode(noise_rgb(24), "JPEG", progressive=True, exif=rotated_exif(8)),
     "gif": encode(noise_rgb(24).convert("P"), "GIF"),
     "webp": encode(noise_rgb(24), "WEBP"),
+    "webp-animated": animated_webp(24, 3),
+    "webp-vp8x-exif": webp_with_exif(tiff_block(4), (24, 24)),
+    "jpeg-exif-segments": jpeg_with_exif(tiff_block(40), (24, 24), piece=100),
     "bmp": encode(noise_rgb(24), "BMP"),
     "bmp-gray": encode(noise_rgb(24).convert("L"), "BMP"),
 }
