@@ -114,12 +114,14 @@ WEBP_BYTES_PER_PIXEL = 16
 
 
 def check_webp(data: bytes, settings: Settings) -> None:
-    """Raise ImageRejected (422) when any size a WebP container declares (its VP8X canvas,
-    each ANMF frame, each VP8/VP8L bitstream) breaks check_dimensions, or when its canvas
-    would need more decoding memory than DECODE_BYTES_PER_CAP_PIXEL per pixel of the cap."""
+    """Raise ImageRejected (422) when a WebP's VP8X canvas breaks check_dimensions, or when
+    its canvas, any ANMF frame or any VP8/VP8L bitstream (a header may lie about the others)
+    would need more decoding memory than DECODE_BYTES_PER_CAP_PIXEL per pixel of the cap.
+    Frames may be thin strips of an animation: their aspect ratio is not checked."""
     limit = settings.max_image_pixels * DECODE_BYTES_PER_CAP_PIXEL // WEBP_BYTES_PER_PIXEL
-    for _, width, height in webp_sizes(data):
-        check_dimensions(width, height, settings)
+    for what, width, height in webp_sizes(data):
+        if what == "canvas":
+            check_dimensions(width, height, settings)
         if width * height > limit:
             raise ImageRejected(
                 422,
