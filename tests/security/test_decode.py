@@ -16,16 +16,30 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from app.imaging import (
+    MAX_EXIF_BYTES,
     MAX_GIF_BLOCKS,
     MAX_JPEG_MARKERS,
     MAX_JPEG_SCANS,
     MAX_PNG_CHUNKS,
+    MAX_WEBP_CHUNKS,
     WORKING_SIDE,
     ImageRejected,
     decode_image,
     pixels_to_image,
 )
+from app.imaging.containers import webp_sizes, without_oversized_exif
 from app.settings import Settings
+from tests.imaging.bombs import (
+    RATIONALS,
+    animated_webp,
+    jpeg_with_exif,
+    lossless_webp,
+    png_with_exif,
+    tiff_block,
+    webp_whose_bitstream_outgrows_its_canvas,
+    webp_with_exif,
+    webp_with_many_frames,
+)
 
 SETTINGS = Settings()
 
@@ -108,6 +122,13 @@ def jpeg_with_scans(total: int) -> bytes:
     return jpeg[:-2] + extra + b"\xff\xd9"
 
 
+def jpeg_with_header_filler(filler: bytes, count: int) -> bytes:
+    """A valid 8x8 JPEG with `count` fill bytes or stand-alone markers right after SOI (Pillow
+    steps through these in Python, one at a time)."""
+    jpeg = encode(Image.new("L", (8, 8)), "JPEG")
+    return jpeg[:2] + filler * count + jpeg[2:]
+
+
 def gif_with_comment_blocks(count: int) -> bytes:
     """A valid 8x8 GIF with `count` one-byte comment extensions (2 blocks each) up front."""
     gif = encode(Image.new("P", (8, 8)), "GIF")
@@ -156,25 +177,39 @@ SVG = (
 
 REJECTED = {
     # type decided by content: everything outside the allow-list is 415
-    "random-bytes": (bytes(np.random.default_rng(1).integers(0, 256, 4096, np.uint8)), 415,
-                     "unsupported_media_type"),
+    "random-bytes": (
+        bytes(np.random.default_rng(1).integers(0, 256, 4096, np.uint8)),
+        415,
+        "unsupported_media_type",
+    ),
     "svg": (SVG, 415, "unsupported_media_type"),
     "svg-with-xml-prolog": (b'<?xml version="1.0"?>\n' + SVG, 415, "unsupported_media_type"),
-    "pdf": (b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n", 415,
-            "unsupported_media_type"),
-    "eps": (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\nshowpage\n", 415,
-            "unsupported_media_type"),
+    "pdf": (
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n",
+        415,
+        "unsupported_media_type",
+    ),
+    "eps": (
+        b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\nshowpage\n",
+        415,
+        "unsupported_media_type",
+    ),
     "tiff": (encode(Image.new("L", (16, 16)), "TIFF"), 415, "unsupported_media_type"),
-    "html": (b"<!DOCTYPE html><html><body><img src=x onerror=alert(1)></body></html>", 415,
-             "unsupported_media_type"),
+    "html": (
+        b"<!DOCTYPE html><html><body><img src=x onerror=alert(1)></body></html>",
+        415,
+        "unsupported_media_type",
+    ),
     "zip": (zip_bytes(), 415, "unsupported_media_type"),
     "gzip": (b"\x1f\x8b\x08\x00" + bytes(20), 415, "unsupported_media_type"),
     "ico": (encode(Image.new("RGB", (16, 16)), "ICO"), 415, "unsupported_media_type"),
     "ppm": (encode(Image.new("RGB", (16, 16)), "PPM"), 415, "unsupported_media_type"),
-    "tga-has-no-magic": (encode(Image.new("RGB", (16, 16)), "TGA"), 415,
-                         "unsupported_media_type"),
-    "polyglot-html-then-png": (b"<html><script>x()</script></html>" + PNG_50, 415,
-                               "unsupported_media_type"),
+    "tga-has-no-magic": (encode(Image.new("RGB", (16, 16)), "TGA"), 415, "unsupported_media_type"),
+    "polyglot-html-then-png": (
+        b"<html><script>x()</script></html>" + PNG_50,
+        415,
+        "unsupported_media_type",
+    ),
     "text-named-like-an-image": (b"GIF is my favourite format", 415, "unsupported_media_type"),
     "bmp-rle8-slow-decoder": (rle8_bmp(64, 64), 415, "unsupported_media_type"),
     # empty and broken files of allowed types are 422
@@ -183,8 +218,11 @@ REJECTED = {
     "png-truncated": (PNG_50[: len(PNG_50) // 2], 422, "corrupt_image"),
     "png-idat-not-zlib": (crafted_png(10, 10, b"definitely not zlib"), 422, "corrupt_image"),
     "png-zero-width": (crafted_png(0, 10, zlib.compress(b"")), 422, "corrupt_image"),
-    "png-chunk-quoting-markup": (PNG_50[:33] + png_chunk(b"<sc>", b"alert(1)") + PNG_50[33:],
-                                 422, "corrupt_image"),
+    "png-chunk-quoting-markup": (
+        PNG_50[:33] + png_chunk(b"<sc>", b"alert(1)") + PNG_50[33:],
+        422,
+        "corrupt_image",
+    ),
     "jpeg-soi-only": (b"\xff\xd8\xff", 422, "corrupt_image"),
     "jpeg-truncated": (JPEG_NOISE[: len(JPEG_NOISE) // 2], 422, "corrupt_image"),
     "gif-truncated": (encode(Image.new("P", (50, 50)), "GIF")[:40], 422, "corrupt_image"),
@@ -201,8 +239,21 @@ REJECTED = {
     "png-10001-chunks": (png_with_private_chunks(MAX_PNG_CHUNKS - 2), 422, "image_too_complex"),
     "jpeg-101-scans": (jpeg_with_scans(MAX_JPEG_SCANS + 1), 422, "image_too_complex"),
     "jpeg-4097-segments": (jpeg_with_app_segments(MAX_JPEG_MARKERS), 422, "image_too_complex"),
-    "gif-10002-blocks": (gif_with_comment_blocks(MAX_GIF_BLOCKS // 2 + 1), 422,
-                         "image_too_complex"),
+    "jpeg-4mb-of-fill-bytes": (
+        jpeg_with_header_filler(b"\xff", 4_000_000),
+        422,
+        "image_too_complex",
+    ),
+    "jpeg-2m-restart-markers-before-the-scan": (
+        jpeg_with_header_filler(b"\xff\xd0", 2_000_000),
+        422,
+        "image_too_complex",
+    ),
+    "gif-10002-blocks": (
+        gif_with_comment_blocks(MAX_GIF_BLOCKS // 2 + 1),
+        422,
+        "image_too_complex",
+    ),
     # shapes that are not a digit
     "png-1x10000": (encode(Image.new("L", (1, 10000)), "PNG"), 422, "extreme_aspect_ratio"),
     "png-3x200": (encode(Image.new("L", (3, 200)), "PNG"), 422, "extreme_aspect_ratio"),
@@ -236,6 +287,7 @@ def test_unsupported_type_message_names_what_it_saw_and_the_allow_list():
         pytest.param(jpeg_with_scans(MAX_JPEG_SCANS), id="jpeg-100-scans"),
         pytest.param(jpeg_with_app_segments(MAX_JPEG_MARKERS - 20), id="jpeg-4076-app-segments"),
         pytest.param(gif_with_comment_blocks(MAX_GIF_BLOCKS // 2 - 1), id="gif-9998-blocks"),
+        pytest.param(jpeg_with_header_filler(b"\xff", MAX_JPEG_MARKERS - 20), id="jpeg-fill"),
     ],
 )
 def test_containers_at_their_structure_limits_still_decode(data):
@@ -324,19 +376,27 @@ def test_corrupt_exif_is_ignored_not_fatal():
 @pytest.mark.parametrize(
     "make",
     [
-        pytest.param(lambda: encode(Image.new("P", (6, 6), 0), "PNG", transparency=0),
-                     id="png-palette-transparent"),
-        pytest.param(lambda: encode(Image.new("P", (6, 6), 0), "GIF", transparency=0),
-                     id="gif-transparent"),
+        pytest.param(
+            lambda: encode(Image.new("P", (6, 6), 0), "PNG", transparency=0),
+            id="png-palette-transparent",
+        ),
+        pytest.param(
+            lambda: encode(Image.new("P", (6, 6), 0), "GIF", transparency=0), id="gif-transparent"
+        ),
         pytest.param(lambda: encode(Image.new("LA", (6, 6), (0, 0)), "PNG"), id="png-la"),
-        pytest.param(lambda: encode(Image.new("RGBA", (6, 6), (0, 0, 0, 0)), "PNG"),
-                     id="png-rgba"),
-        pytest.param(lambda: encode(Image.new("L", (6, 6), 0), "PNG", transparency=0),
-                     id="png-gray-colour-key"),
-        pytest.param(lambda: encode(Image.new("RGB", (6, 6)), "PNG", transparency=(0, 0, 0)),
-                     id="png-rgb-colour-key"),
-        pytest.param(lambda: encode(Image.new("RGBA", (6, 6), (0, 0, 0, 0)), "WEBP",
-                                    lossless=True), id="webp-rgba"),
+        pytest.param(lambda: encode(Image.new("RGBA", (6, 6), (0, 0, 0, 0)), "PNG"), id="png-rgba"),
+        pytest.param(
+            lambda: encode(Image.new("L", (6, 6), 0), "PNG", transparency=0),
+            id="png-gray-colour-key",
+        ),
+        pytest.param(
+            lambda: encode(Image.new("RGB", (6, 6)), "PNG", transparency=(0, 0, 0)),
+            id="png-rgb-colour-key",
+        ),
+        pytest.param(
+            lambda: encode(Image.new("RGBA", (6, 6), (0, 0, 0, 0)), "WEBP", lossless=True),
+            id="webp-rgba",
+        ),
     ],
 )
 def test_transparent_black_pixels_are_composited_on_white_paper(make):
@@ -358,8 +418,14 @@ def test_one_bit_png_maps_to_0_and_255():
 
 @pytest.mark.parametrize(
     "fmt, options",
-    [("PNG", {}), ("JPEG", {"quality": 95}), ("JPEG", {"progressive": True, "quality": 95}),
-     ("GIF", {}), ("WEBP", {"lossless": True}), ("BMP", {})],
+    [
+        ("PNG", {}),
+        ("JPEG", {"quality": 95}),
+        ("JPEG", {"progressive": True, "quality": 95}),
+        ("GIF", {}),
+        ("WEBP", {"lossless": True}),
+        ("BMP", {}),
+    ],
     ids=["png", "jpeg", "jpeg-progressive", "gif", "webp", "bmp"],
 )
 def test_every_allowed_format_decodes_to_the_same_gray(fmt, options):
@@ -434,13 +500,16 @@ def test_elongated_canvas_gets_the_aspect_ratio_error():
 SEEDS = {
     "png": encode(noise_rgb(24), "PNG"),
     "png-palette": encode(noise_rgb(24).convert("P"), "PNG", transparency=3),
-    "png-16-bit": encode(Image.fromarray(np.arange(576, dtype=np.uint16).reshape(24, 24) * 99),
-                         "PNG"),
+    "png-16-bit": encode(
+        Image.fromarray(np.arange(576, dtype=np.uint16).reshape(24, 24) * 99), "PNG"
+    ),
     "jpeg": encode(noise_rgb(24), "JPEG"),
-    "jpeg-progressive-exif": encode(noise_rgb(24), "JPEG", progressive=True,
-                                    exif=rotated_exif(8)),
+    "jpeg-progressive-exif": encode(noise_rgb(24), "JPEG", progressive=True, exif=rotated_exif(8)),
     "gif": encode(noise_rgb(24).convert("P"), "GIF"),
     "webp": encode(noise_rgb(24), "WEBP"),
+    "webp-animated": animated_webp(24, 3),
+    "webp-vp8x-exif": webp_with_exif(tiff_block(4), (24, 24)),
+    "jpeg-exif-segments": jpeg_with_exif(tiff_block(40), (24, 24), piece=100),
     "bmp": encode(noise_rgb(24), "BMP"),
     "bmp-gray": encode(noise_rgb(24).convert("L"), "BMP"),
 }
@@ -450,7 +519,8 @@ SEEDS = {
     seed=st.sampled_from(sorted(SEEDS)),
     edits=st.lists(
         st.tuples(st.integers(0, 10**6), st.integers(0, 255), st.sampled_from(["set", "cut"])),
-        min_size=1, max_size=6,
+        min_size=1,
+        max_size=6,
     ),
 )
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
@@ -470,3 +540,101 @@ def test_mutated_images_decode_or_are_rejected_never_crash(seed, edits):
         assert error.status in (415, 422) and error.code and error.message
     else:
         assert gray.mode == "L" and max(gray.size) <= WORKING_SIDE
+
+
+# ----------------------------------------------------------------------------- EXIF bombs
+
+
+@pytest.mark.parametrize(
+    "make", [jpeg_with_exif, png_with_exif, webp_with_exif], ids=["jpeg", "png", "webp"]
+)
+def test_exif_with_a_million_rationals_is_ignored_so_orientation_is_not_applied(make):
+    # The block says "rotate 90 degrees" (orientation 6); were it parsed, 40x20 would be 20x40.
+    data = make(tiff_block(RATIONALS, orientation=6))
+    assert len(data) > 9_000_000
+    assert decoded(data).shape == (20, 40)
+
+
+@pytest.mark.parametrize(
+    "make", [jpeg_with_exif, png_with_exif, webp_with_exif], ids=["jpeg", "png", "webp"]
+)
+def test_exif_just_over_the_cap_is_ignored(make):
+    tiff = tiff_block(MAX_EXIF_BYTES // 8, orientation=6)
+    assert MAX_EXIF_BYTES < len(tiff) + 6 < MAX_EXIF_BYTES + 100
+    assert decoded(make(tiff)).shape == (20, 40)
+
+
+@pytest.mark.parametrize("make", [png_with_exif, webp_with_exif], ids=["png", "webp"])
+def test_exif_under_the_cap_is_still_applied(make):
+    tiff = tiff_block(MAX_EXIF_BYTES // 8 - 10, orientation=6)
+    assert decoded(make(tiff)).shape == (40, 20)
+
+
+def test_jpeg_exif_split_over_segments_under_the_cap_is_still_applied():
+    tiff = tiff_block(6000, orientation=6)  # 48 KB in two APP1 segments: under the cap
+    data = jpeg_with_exif(tiff, piece=30_000)
+    assert data.count(b"Exif\x00\x00") == 2
+    assert decoded(data).shape == (40, 20)
+
+
+def test_jpeg_without_its_oversized_exif_keeps_every_other_segment():
+    data = jpeg_with_exif(tiff_block(20_000))
+    plain = encode(Image.new("L", (40, 20), 255), "JPEG")
+    assert without_oversized_exif(data, "JPEG") == plain
+    assert without_oversized_exif(plain, "JPEG") == plain
+
+
+# ----------------------------------------------------------------------------- WebP bombs
+
+
+def test_webp_whose_decoding_memory_would_far_exceed_the_pixel_cap_is_refused():
+    data = lossless_webp(4096)  # 702 bytes; decoding it added 258 MB of RSS
+    assert len(data) < 1000
+    error = rejection(data)
+    assert (error.status, error.code) == (422, "image_too_large")
+    assert error.details["max_pixels"] == SETTINGS.max_image_pixels // 4
+    assert "WebP" in error.message and "4,194,304" in error.message
+
+
+def test_webp_at_its_memory_limit_decodes():
+    assert decoded(lossless_webp(2048)).shape == (WORKING_SIDE, WORKING_SIDE)
+
+
+def test_webp_memory_limit_follows_the_pixel_cap_setting():
+    small_cap = Settings(max_image_pixels=400 * 400)
+    assert rejection(lossless_webp(201), small_cap).code == "image_too_large"
+    assert decoded(lossless_webp(200), small_cap).shape == (200, 200)
+
+
+def test_animated_webp_uses_its_first_frame_only():
+    data = animated_webp(64, 3)
+    assert Image.open(io.BytesIO(data)).n_frames == 3
+    assert decoded(data).max() == 0
+
+
+def test_animated_webp_with_large_frames_is_refused_from_its_header():
+    error = rejection(animated_webp(4096, 3))
+    assert (error.status, error.code) == (422, "image_too_large")
+
+
+def test_webp_with_more_frames_than_any_image_needs_is_too_complex():
+    error = rejection(webp_with_many_frames(MAX_WEBP_CHUNKS))
+    assert (error.status, error.code) == (422, "image_too_complex")
+    assert decoded(webp_with_many_frames(1000)).shape == (8, 8)
+
+
+@pytest.mark.parametrize(
+    "width, height, code",
+    [
+        (4096, 4096, "image_too_large"),
+        (16384, 16384, "image_too_large"),
+        (16384, 300, "image_too_large"),
+    ],
+)
+def test_webp_bitstream_larger_than_its_canvas_is_refused_from_the_bitstream_header(
+    width, height, code
+):
+    data = webp_whose_bitstream_outgrows_its_canvas(width, height)
+    assert ("canvas", 16, 16) in webp_sizes(data)
+    assert ("bitstream", width, height) in webp_sizes(data)
+    assert rejection(data).code == code

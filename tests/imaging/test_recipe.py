@@ -1,4 +1,4 @@
-"""The MNIST recipe in app.imaging.preprocess: photo-like inputs come out like clean MNIST."""
+"""The MNIST recipe (app.imaging.recipe): photo-like inputs come out like clean MNIST."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from app.imaging import (
     png_data_url,
     preprocess,
 )
+from app.imaging.recipe import light_background, otsu_threshold
 from app.settings import Settings
 from tests.api.imagery import png_bytes
 
@@ -209,3 +210,23 @@ def test_photos_of_digits_are_classified_like_the_clean_digits(lenet5):
     assert (answers == clean).mean() >= 0.97
     clean_accuracy = (clean == labels[chosen]).mean()
     assert (answers == labels[chosen]).mean() >= clean_accuracy - 0.03
+
+
+def test_otsu_threshold_falls_between_two_gray_levels():
+    image = np.full((10, 10), 200, np.uint8)
+    image[:3] = 20
+    assert 20 <= otsu_threshold(image) < 200
+    assert otsu_threshold(np.full((4, 4), 77, np.uint8)) == 77
+
+
+@pytest.mark.parametrize("dark_ink", [True, False], ids=["dark-on-light", "light-on-dark"])
+def test_polarity_is_read_when_a_thick_cross_touches_every_edge(dark_ink):
+    # A cross 12 px thick on 40x40: ink on all four edges, 30% of the border ring, 51% of
+    # the image: the ring's majority still says which is paper.
+    page = np.full((40, 40), 230, np.uint8)
+    page[14:26], page[:, 14:26] = 25, 25
+    image = page if dark_ink else 255 - page
+    result = preprocess(image)
+    assert light_background(image, otsu_threshold(image)) == dark_ink
+    assert result.inverted == dark_ink and not result.blank
+    assert dict(result.steps)["cropped"].shape == (40, 40)
