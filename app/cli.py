@@ -32,7 +32,7 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _rf(args: argparse.Namespace) -> int:
-    from app.nn.presets import load_chain
+    from app.models.presets import load_chain
     from app.nn.receptive import InvalidLayer, format_table, receptive_fields
 
     try:

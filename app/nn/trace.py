@@ -14,6 +14,8 @@ class LayerTrace:
 
     output is the activation; grad_output the layer's delta dL/d(output); pool_indices
     (max pooling only) the flat index h*W + w of each output's winner in its input plane.
+    inputs names the nodes the layer reads ("input" is the network's input); input_shape is
+    the first one's shape. buffers holds non-trained state (BatchNorm's running statistics).
     """
 
     index: int
@@ -27,6 +29,8 @@ class LayerTrace:
     params: dict[str, np.ndarray] = field(default_factory=dict)
     grads: dict[str, np.ndarray] = field(default_factory=dict)
     pool_indices: np.ndarray | None = None
+    inputs: list[str] = field(default_factory=list)
+    buffers: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
