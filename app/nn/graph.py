@@ -106,7 +106,8 @@ class Graph:
                         f'listed in topological order; "{INPUT}" is the graph\'s input)'
                     )
             seen.add(name)
-        if output is None:
+        named = output is not None
+        if not named:
             output = names[-1]
         elif output not in names:
             raise ValueError(f"output {output!r} is no node; nodes: {', '.join(names)}")
@@ -119,7 +120,7 @@ class Graph:
                 live.add(name)
                 stack.extend(inputs[index[name]])
         dead = [name for name in names if name not in live]
-        if dead and output != names[-1]:
+        if dead and named:
             keep = [i for i, name in enumerate(names) if name in live]
             names, layers, inputs = ([seq[i] for i in keep] for seq in (names, layers, inputs))
         elif dead:

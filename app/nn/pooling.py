@@ -256,7 +256,7 @@ class AdaptiveMaxPool2d(_AdaptivePool2d):
         n, c, h, w = x.shape
         (oh, ow) = self.output_size
         rows, cols = self._taps(h, oh), self._taps(w, ow)
-        kh, kw = rows.shape[1], cols.shape[1]
+        kw = cols.shape[1]
         # (N, C, oH, kH, oW, kW) gathered, then each window's taps flattened row-major.
         taps = x[:, :, rows][..., cols].transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, -1)
         arg = taps.argmax(axis=-1)
