@@ -46,3 +46,22 @@ class Trace:
     target: np.ndarray
     loss: float
     input_grad: np.ndarray
+
+
+def summary(array: np.ndarray) -> dict[str, Any]:
+    """A tensor in a few numbers, cheap next to the tensor itself: its shape, min, max,
+    mean (float64), and per channel (axis 1) the energy mean |x| over every other axis.
+    An array with no channel axis (ndim < 2) gets one energy. Non-finite values pass through."""
+    arr = np.asarray(array)
+    if arr.size == 0:
+        return {"shape": list(arr.shape), "min": 0.0, "max": 0.0, "mean": 0.0,
+                "channel_energy": []}
+    axes = tuple(i for i in range(arr.ndim) if i != 1) if arr.ndim >= 2 else None
+    energy = np.abs(arr).mean(axis=axes, dtype=np.float64)
+    return {
+        "shape": list(arr.shape),
+        "min": float(arr.min()),
+        "max": float(arr.max()),
+        "mean": float(arr.mean(dtype=np.float64)),
+        "channel_energy": np.atleast_1d(energy).tolist(),
+    }

@@ -33,6 +33,7 @@ from app.nn import (
     softmax_cross_entropy,
     to_spec,
 )
+from app.nn.trace import summary
 from tests.nn.gradcheck import assert_gradients_close, numerical_gradient
 
 F64 = np.float64
@@ -314,3 +315,12 @@ def random_dags(draw):
 def test_random_dags_trace_matches_finite_differences(dag):
     graph, x, targets = dag
     check_trace_against_finite_differences(graph, x, targets)
+
+
+def test_summary_gives_shape_range_mean_and_per_channel_energy():
+    x = np.array([[[[1.0, -3.0]], [[0.0, 2.0]]], [[[-1.0, 3.0]], [[4.0, -2.0]]]])  # (2, 2, 1, 2)
+    s = summary(x)
+    assert s["shape"] == [2, 2, 1, 2] and s["min"] == -3.0 and s["max"] == 4.0
+    assert s["mean"] == pytest.approx(0.5)
+    assert s["channel_energy"] == pytest.approx([2.0, 2.0])
+    assert summary(np.array([[1.0, -2.0]]))["channel_energy"] == pytest.approx([1.0, 2.0])
