@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from app.nn import (
@@ -324,3 +324,41 @@ def test_summary_gives_shape_range_mean_and_per_channel_energy():
     assert s["mean"] == pytest.approx(0.5)
     assert s["channel_energy"] == pytest.approx([2.0, 2.0])
     assert summary(np.array([[1.0, -2.0]]))["channel_energy"] == pytest.approx([1.0, 2.0])
+
+
+# Robustness: any spec either builds a graph that runs, or is refused with a ValueError.
+
+_names = st.sampled_from([INPUT, "a", "b", "c", "d", "zz"])
+_entries = st.fixed_dictionaries(
+    {"kind": st.sampled_from(["relu", "add", "concat", "identity", "zeropad2d", "flatten",
+                              "adaptiveavgpool2d", "nope"])},
+    optional={
+        "name": st.sampled_from(["a", "b", "c", "d", INPUT]),
+        "inputs": st.one_of(st.lists(_names, max_size=3), st.just("a"), st.just([1])),
+        "padding": st.one_of(st.integers(-1, 2), st.lists(st.integers(0, 2), max_size=5)),
+        "output_size": st.one_of(st.integers(0, 3), st.just([2, 1]), st.just("x")),
+        "dim": st.one_of(st.integers(-5, 4), st.just(None)),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(spec=st.lists(_entries, max_size=5), shape=st.sampled_from([(1, 2, 3, 3), (2, 1, 2, 4)]))
+def test_any_spec_builds_a_graph_that_runs_or_is_refused_by_name(spec, shape):
+    try:
+        graph = from_spec(spec)
+    except ValueError as exc:
+        event("refused")
+        assert str(exc)
+        return
+    assert isinstance(graph, Graph)
+    x = np.random.default_rng(0).standard_normal(shape)
+    try:
+        y, caches = graph.forward(x)
+    except ValueError as exc:  # shapes that do not fit the layers, named
+        event("built, input refused")
+        assert str(exc)
+        return
+    event("ran")
+    dx, _ = graph.backward(np.ones_like(y), caches)
+    assert dx.shape == x.shape
