@@ -63,7 +63,7 @@ def test_depthwise_conv_keeps_each_channel_to_itself():
     layer.params["weight"] = np.array([2.0, -1.0, 0.5]).reshape(3, 1, 1, 1)
     x = np.arange(12, dtype=F64).reshape(1, 3, 2, 2)
     y, _ = layer.forward(x)
-    np.testing.assert_array_equal(y, x * np.array([2.0, -1.0, 0.5]).reshape(1, 3, 1, 1))
+    np.testing.assert_allclose(y, x * np.array([2.0, -1.0, 0.5]).reshape(1, 3, 1, 1), rtol=1e-15)
 
 
 @pytest.mark.parametrize(
