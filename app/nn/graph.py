@@ -79,11 +79,16 @@ class Graph:
         inputs = []
         for i, item in enumerate(items):
             given = item[2] if len(item) == 3 else None
+            if isinstance(given, str) or not (given is None or isinstance(given, (list, tuple))):
+                raise ValueError(f"node {names[i]!r}: inputs must be a list of node names, "
+                                 f"got {given!r}")
             previous = INPUT if i == 0 else names[i - 1]
             inputs.append(tuple([previous] if given is None else given))
         self._build(names, layers, inputs, output)
 
     def _build(self, names, layers, inputs, output) -> None:
+        if not all(isinstance(name, str) and name for name in names):
+            raise ValueError(f"node names must be non-empty strings, got {names}")
         if len(set(names)) != len(names):
             raise ValueError(f"layer names must be unique, got {names}")
         if INPUT in names:

@@ -16,7 +16,16 @@ pooling, activations, normalization, shape, dense); this module gathers them and
 from __future__ import annotations
 
 from app.nn.activations import Identity, LeakyReLU, ReLU, ReLU6, Sigmoid, Sign, Tanh
-from app.nn.base import Cache, Grads, Layer, MultiInputLayer
+from app.nn.base import (  # the helpers too, for modules that imported them from here
+    Cache,
+    Grads,
+    Layer,
+    MultiInputLayer,
+    _positive_sizes,
+    _rng,
+    _uniform_init,
+    _Windowed,
+)
 from app.nn.conv import Conv2d, ConvTranspose2d
 from app.nn.dense import Linear
 from app.nn.normalization import BatchNorm2d, Dropout
@@ -36,5 +45,5 @@ __all__ = [
     "LAYER_TYPES", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Add", "AvgPool2d", "BatchNorm2d",
     "Cache", "Concat", "Conv2d", "ConvTranspose2d", "Dropout", "Flatten", "Grads", "Identity",
     "Layer", "LeakyReLU", "Linear", "MaxPool2d", "MultiInputLayer", "ReLU", "ReLU6", "Sigmoid",
-    "Sign", "Tanh", "ZeroPad2d",
+    "Sign", "Tanh", "ZeroPad2d", "_Windowed", "_positive_sizes", "_rng", "_uniform_init",
 ]

@@ -202,8 +202,11 @@ def test_train_and_eval_set_every_nodes_mode():
         ([("a", Add(), [])], "at least one input"),
         ([("a", ReLU(), [INPUT]), ("b", ReLU(), [INPUT])], "do not feed the output"),
         ([], "at least one node"),
+        ([("a", ReLU(), INPUT)], "inputs must be a list of node names"),
+        ([(3, ReLU(), [INPUT])], "names must be non-empty strings"),
     ],
-    ids=["cycle", "unknown", "duplicate", "input-name", "arity", "no-inputs", "dead", "empty"],
+    ids=["cycle", "unknown", "duplicate", "input-name", "arity", "no-inputs", "dead", "empty",
+         "inputs-a-string", "name-not-a-string"],
 )
 def test_graph_refuses_malformed_dags_by_name(nodes, message):
     with pytest.raises(ValueError, match=message):
