@@ -77,7 +77,7 @@ def read_layer_file(path: str) -> tuple[list[dict[str, Any]], Any]:
 
 def rf_command(args) -> int:
     """Print the table; raise CliError for anything wrong with the arguments or the file."""
-    from app.nn.presets import load_chain
+    from app.models.presets import load_chain
     from app.nn.receptive import InvalidLayer, format_table, geometry_from_dict, receptive_fields
 
     size = args.input_size

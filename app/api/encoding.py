@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from app.nn.losses import cross_entropy, entropy, kl_divergence, softmax
+from app.nn.losses import information
 from app.nn.trace import Trace
 
 Encoding = Literal["base64", "list"]
@@ -128,24 +128,6 @@ def pool_mask(indices: np.ndarray, input_shape: Sequence[int]) -> np.ndarray:
     if counts.size and counts.max() > np.iinfo(np.uint8).max:
         raise ValueError("a pooling input cell won more than 255 windows")
     return counts.astype(np.uint8).reshape(c, h, w)
-
-
-def information(logits: np.ndarray, target: int) -> dict[str, float]:
-    """Seed 004's measures for a one-hot target y and p = softmax(logits), in nats.
-
-    logits (K,) -> {"cross_entropy": H(y, p) (= the loss), "entropy": H(p),
-    "kl_divergence": KL(y || p), "target_entropy": H(y) (0 for one-hot y)};
-    H(y, p) = H(y) + KL(y || p).
-    """
-    p = softmax(np.asarray(logits, dtype=np.float64)[None])
-    y = np.zeros_like(p)
-    y[0, int(target)] = 1.0
-    return {
-        "cross_entropy": float(cross_entropy(y, p)[0]),
-        "entropy": float(entropy(p)[0]),
-        "kl_divergence": float(kl_divergence(y, p)[0]),
-        "target_entropy": float(entropy(y)[0]) + 0.0,  # + 0.0: report 0, not -0
-    }
 
 
 def check_finite(trace: Trace) -> None:

@@ -47,7 +47,7 @@ def _given(name: str) -> dict:
 
 
 def _receptive_field_rules(schemas: dict[str, Any]) -> None:
-    from app.nn.presets import presets
+    from app.models.presets import presets
 
     side, hyper = receptive.MAX_INPUT_SIDE, receptive.MAX_HYPER_PARAMETER
     preset_ids = list(presets())

@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field, StrictInt
 
 from app.api.errors import ApiError
 from app.api.schemas import ErrorResponse, error_responses
+from app.models.presets import Preset, get_preset, presets
 from app.nn import receptive
-from app.nn.presets import Preset, get_preset, presets
 
 router = APIRouter(prefix="/api/v1", tags=["receptive field"])
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from app.nn import Sequential, from_spec, load_params
+from app.nn import Graph, from_spec, load_params
 from app.nn.spec import LayerSpec
 from app.nn.trace import Trace
 
@@ -98,7 +98,7 @@ class Model:
     """A trained network with its card. Immutable after loading; safe across threads."""
 
     architecture: Architecture
-    network: Sequential
+    network: Graph
     card: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -1,22 +1,36 @@
 """The numeric core: a CNN in pure NumPy, forward and backward. Knows nothing of HTTP."""
 
 from app.nn.functional import conv_output_size, conv_transpose_output_size
+from app.nn.graph import INPUT, Graph
 from app.nn.layers import (
     LAYER_TYPES,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    Add,
     AvgPool2d,
+    BatchNorm2d,
+    Concat,
     Conv2d,
     ConvTranspose2d,
+    Dropout,
     Flatten,
+    Identity,
     Layer,
+    LeakyReLU,
     Linear,
     MaxPool2d,
+    MultiInputLayer,
     ReLU,
+    ReLU6,
     Sigmoid,
+    Sign,
     Tanh,
+    ZeroPad2d,
 )
 from app.nn.losses import (
     cross_entropy,
     entropy,
+    information,
     kl_divergence,
     log_softmax,
     softmax,
@@ -27,9 +41,11 @@ from app.nn.spec import dump_params, from_spec, load_params, to_spec
 from app.nn.trace import LayerTrace, Trace
 
 __all__ = [
-    "LAYER_TYPES", "AvgPool2d", "Conv2d", "ConvTranspose2d", "Flatten", "Layer", "LayerTrace",
-    "Linear", "MaxPool2d", "ReLU", "Sequential", "Sigmoid", "Tanh", "Trace",
+    "INPUT", "LAYER_TYPES", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Add", "AvgPool2d",
+    "BatchNorm2d", "Concat", "Conv2d", "ConvTranspose2d", "Dropout", "Flatten", "Graph",
+    "Identity", "Layer", "LayerTrace", "LeakyReLU", "Linear", "MaxPool2d", "MultiInputLayer",
+    "ReLU", "ReLU6", "Sequential", "Sigmoid", "Sign", "Tanh", "Trace", "ZeroPad2d",
     "conv_output_size", "conv_transpose_output_size", "cross_entropy", "dump_params",
-    "entropy", "from_spec", "kl_divergence", "load_params", "log_softmax", "softmax",
-    "softmax_cross_entropy", "to_spec",
+    "entropy", "from_spec", "information", "kl_divergence", "load_params", "log_softmax",
+    "softmax", "softmax_cross_entropy", "to_spec",
 ]

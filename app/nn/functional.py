@@ -146,66 +146,89 @@ def im2col(
 
 
 def correlate(
-    xp: np.ndarray, weight: np.ndarray, stride: Pair, dilation: Pair, out_size: Pair
+    xp: np.ndarray, weight: np.ndarray, stride: Pair, dilation: Pair, out_size: Pair,
+    groups: int = 1,
 ) -> np.ndarray:
     """Cross-correlation of an already padded xp (N, C_in, H, W) with weight
-    (C_out, C_in, kH, kW) -> (N, C_out, H_out, W_out): one im2col and one matmul per chunk."""
+    (C_out, C_in/groups, kH, kW) -> (N, C_out, H_out, W_out): one im2col and one matmul per
+    chunk. With groups > 1 the matmul is batched over a group axis: group g's C_out/groups
+    outputs read only its C_in/groups inputs (depthwise: groups = C_in, one channel each),
+    with no block-diagonal weight built."""
     n, c_out = xp.shape[0], weight.shape[0]
     oh, ow = out_size
     w2d = np.ascontiguousarray(weight).reshape(c_out, -1)
+    w3d = w2d.reshape(groups, c_out // groups, w2d.shape[1])
     y = np.empty((n, c_out, oh * ow), np.result_type(xp, weight))
-    values = w2d.shape[1] * oh * ow
+    values = groups * w2d.shape[1] * oh * ow
 
     def work(group: list[slice]) -> None:
         scratch = _scratch(group, values, xp.dtype)
         for chunk in group:
             cols = im2col(xp[chunk], weight.shape[2:], stride, dilation, out_size, scratch)
-            np.matmul(w2d, cols, out=y[chunk])
+            if groups == 1:
+                np.matmul(w2d, cols, out=y[chunk])
+            else:
+                m = cols.shape[0]
+                out = y[chunk].reshape(m, groups, c_out // groups, oh * ow)
+                np.matmul(w3d, cols.reshape(m, groups, -1, oh * ow), out=out)
 
     over_chunks(work, batch_chunks(n, values * xp.itemsize))
     return y.reshape(n, c_out, oh, ow)
 
 
 def correlate_weight_grad(
-    xp: np.ndarray, dy: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair
+    xp: np.ndarray, dy: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
+    groups: int = 1,
 ) -> np.ndarray:
     """Gradient of `correlate` with respect to its weight: xp (N, C_in, H, W) and
-    dy (N, C_out, H_out, W_out) -> (C_out, C_in, kH, kW), im2col'd per chunk again."""
+    dy (N, C_out, H_out, W_out) -> (C_out, C_in/groups, kH, kW), im2col'd per chunk again."""
     n, c_in = xp.shape[:2]
     c_out, oh, ow = dy.shape[1:]
     (kh, kw) = kernel
     rows = c_in * kh * kw
     dy3 = np.ascontiguousarray(dy).reshape(n, c_out, oh * ow)
     dtype = np.result_type(xp, dy)
+    g = groups
 
     def work(group: list[slice]) -> np.ndarray:
         # cols @ dy^T (the transposed gradient) runs ~1.5x faster in BLAS than dy @ cols^T
         # for these shapes: the long H_out*W_out axis is the reduction either way.
         scratch = _scratch(group, rows * oh * ow, xp.dtype)
-        grad_t = np.zeros((rows, c_out), dtype)
+        grad_t = np.zeros((rows, c_out) if g == 1 else (g, rows // g, c_out // g), dtype)
         for chunk in group:
             cols = im2col(xp[chunk], kernel, stride, dilation, (oh, ow), scratch)
-            grad_t += np.matmul(cols, dy3[chunk].transpose(0, 2, 1)).sum(axis=0)
+            if g == 1:
+                grad_t += np.matmul(cols, dy3[chunk].transpose(0, 2, 1)).sum(axis=0)
+            else:
+                m = cols.shape[0]
+                cols_g = cols.reshape(m, g, rows // g, oh * ow)
+                dy_g = dy3[chunk].reshape(m, g, c_out // g, oh * ow).transpose(0, 1, 3, 2)
+                grad_t += np.matmul(cols_g, dy_g).sum(axis=0)
         return grad_t
 
     grad_t = sum(over_chunks(work, batch_chunks(n, rows * oh * ow * xp.itemsize)))
-    return np.ascontiguousarray(grad_t.T).reshape(c_out, c_in, kh, kw)
+    grad = grad_t.T if g == 1 else grad_t.transpose(0, 2, 1)
+    return np.ascontiguousarray(grad).reshape(c_out, c_in // g, kh, kw)
 
 
 def correlate_input_grad(
-    dy: np.ndarray, weight: np.ndarray, padded_size: Pair, stride: Pair, dilation: Pair
+    dy: np.ndarray, weight: np.ndarray, padded_size: Pair, stride: Pair, dilation: Pair,
+    groups: int = 1,
 ) -> np.ndarray:
     """Gradient of `correlate` with respect to its padded input: dy (N, C_out, H_out, W_out)
-    and weight (C_out, C_in, kH, kW) -> (N, C_in, H_pad, W_pad).
+    and weight (C_out, C_in/groups, kH, kW) -> (N, C_in, H_pad, W_pad).
 
     Seed 002: an input pixel's delta is the sum, over every output it touched, of that
     output's delta times the joining weight. Per chunk, one matmul weight^T @ dy gives each
     window's C_in*kH*kW shares, and the kH*kW taps scatter them back onto the plane.
     """
     n, c_out, oh, ow = dy.shape
-    _, c_in, kh, kw = weight.shape
+    _, c_group, kh, kw = weight.shape
+    c_in = c_group * groups
     rows = c_in * kh * kw
-    w2d_t = np.ascontiguousarray(weight).reshape(c_out, rows).T
+    # (groups, C_in/groups*kH*kW, C_out/groups): one transposed block per group.
+    w3d_t = np.ascontiguousarray(weight).reshape(groups, c_out // groups, -1).transpose(0, 2, 1)
+    w2d_t = w3d_t[0]
     dy3 = np.ascontiguousarray(dy).reshape(n, c_out, oh * ow)
     dtype = np.result_type(dy, weight)
     dxp = np.zeros((n, c_in, *padded_size), dtype)
@@ -214,7 +237,12 @@ def correlate_input_grad(
         scratch = _scratch(group, rows * oh * ow, dtype)
         for chunk in group:
             shares = scratch[: (chunk.stop - chunk.start) * rows * oh * ow]
-            shares = np.matmul(w2d_t, dy3[chunk], out=shares.reshape(-1, rows, oh * ow))
+            if groups == 1:
+                shares = np.matmul(w2d_t, dy3[chunk], out=shares.reshape(-1, rows, oh * ow))
+            else:
+                dy_g = dy3[chunk].reshape(-1, groups, c_out // groups, oh * ow)
+                out = shares.reshape(-1, groups, rows // groups, oh * ow)
+                shares = np.matmul(w3d_t, dy_g, out=out)
             shares = shares.reshape(-1, c_in, kh, kw, oh, ow).transpose(0, 1, 4, 5, 2, 3)
             scatter_windows(shares, padded_size, stride, dilation, out=dxp[chunk])
 

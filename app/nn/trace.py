@@ -14,6 +14,8 @@ class LayerTrace:
 
     output is the activation; grad_output the layer's delta dL/d(output); pool_indices
     (max pooling only) the flat index h*W + w of each output's winner in its input plane.
+    inputs names the nodes the layer reads ("input" is the network's input); input_shape is
+    the first one's shape. buffers holds non-trained state (BatchNorm's running statistics).
     """
 
     index: int
@@ -27,6 +29,8 @@ class LayerTrace:
     params: dict[str, np.ndarray] = field(default_factory=dict)
     grads: dict[str, np.ndarray] = field(default_factory=dict)
     pool_indices: np.ndarray | None = None
+    inputs: list[str] = field(default_factory=list)
+    buffers: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -42,3 +46,22 @@ class Trace:
     target: np.ndarray
     loss: float
     input_grad: np.ndarray
+
+
+def summary(array: np.ndarray) -> dict[str, Any]:
+    """A tensor in a few numbers, cheap next to the tensor itself: its shape, min, max,
+    mean (float64), and per channel (axis 1) the energy mean |x| over every other axis.
+    An array with no channel axis (ndim < 2) gets one energy. Non-finite values pass through."""
+    arr = np.asarray(array)
+    if arr.size == 0:
+        return {"shape": list(arr.shape), "min": 0.0, "max": 0.0, "mean": 0.0,
+                "channel_energy": []}
+    axes = tuple(i for i in range(arr.ndim) if i != 1) if arr.ndim >= 2 else None
+    energy = np.abs(arr).mean(axis=axes, dtype=np.float64)
+    return {
+        "shape": list(arr.shape),
+        "min": float(arr.min()),
+        "max": float(arr.max()),
+        "mean": float(arr.mean(dtype=np.float64)),
+        "channel_energy": np.atleast_1d(energy).tolist(),
+    }

@@ -183,6 +183,9 @@ def train(
         started = time.perf_counter()
         order = shuffle_rng.permutation(n)
         loss_sum, hits = 0.0, 0
+        # Training mode for the batches (batch statistics, dropout masks), as torch;
+        # inference mode for the held-out evaluation and once train returns.
+        network.train()
         for b in range(batches):
             idx = order[b * config.batch_size : (b + 1) * config.batch_size]
             x = images[idx]
@@ -199,6 +202,7 @@ def train(
             if on_batch is not None:
                 seen = min(n, (b + 1) * config.batch_size)
                 on_batch(BatchProgress(epoch, b + 1, batches, loss_sum / seen))
+        network.eval()
         report = EpochReport(
             epoch=epoch, train_loss=loss_sum / n, train_accuracy=hits / n,
             learning_rate=learning_rate, seconds=time.perf_counter() - started,

@@ -120,3 +120,40 @@ def away_from_zero(shape: tuple[int, ...], rng: np.random.Generator, margin: flo
     """Standard-normal float64 entries pushed at least `margin` away from 0 (ReLU's kink)."""
     values = rng.standard_normal(shape)
     return values + np.where(values >= 0, margin, -margin)
+
+
+def multi_input_gradients(
+    layer: Layer, xs: list[np.ndarray], rng: np.random.Generator, eps: float = EPS
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(analytic, numeric) gradients of <forward(*xs), g> for a random g, keyed "input0",
+    "input1", ... and like layer.params; every input perturbed element by element (no
+    assumption that batch items are independent: right for BatchNorm in training mode and
+    for layers with several inputs). A single-input layer gets xs = [x]."""
+    assert all(x.dtype == np.float64 for x in xs)
+
+    def run(*args):
+        return layer.forward(*args) if layer.arity != 1 else layer.forward(args[0])
+
+    y, cache = run(*xs)
+    upstream = rng.standard_normal(y.shape)
+    dxs, grads = layer.backward(upstream, cache)
+    if layer.arity == 1:
+        dxs = (dxs,)
+    assert set(grads) == set(layer.params), (set(grads), set(layer.params))
+    analytic = {f"input{i}": dx for i, dx in enumerate(dxs)} | grads
+
+    def score(_: np.ndarray) -> float:
+        return float((run(*xs)[0] * upstream).sum())
+
+    numeric = {f"input{i}": numerical_gradient(score, x, eps) for i, x in enumerate(xs)}
+    for key, param in layer.params.items():
+        numeric[key] = numerical_gradient(score, param, eps)
+    return analytic, numeric
+
+
+def check_coupled(
+    layer: Layer, xs: list[np.ndarray], rng: np.random.Generator, context: str = ""
+) -> None:
+    """check_layer for layers with several inputs or whose batch items interact."""
+    analytic, numeric = multi_input_gradients(layer, xs, rng)
+    assert_gradients_close(analytic, numeric, context=context or repr(layer))

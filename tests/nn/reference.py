@@ -91,3 +91,88 @@ def avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad):
         total = x[b_, ch, r0:r1, c0:c1].sum()
         y[b_, ch, i, j] = total / (padded_count if count_include_pad else (r1 - r0) * (c1 - c0))
     return y
+
+
+def grouped_conv2d(x, weight, bias, stride, padding, dilation, groups):
+    """Grouped convolution from its definition: output channel o reads input channels
+    [g*C_in/G, (g+1)*C_in/G), g = o // (C_out/G), with weight[o, c - g*C_in/G]."""
+    n, c_in, h, w = x.shape
+    c_out, c_group, kh, kw = weight.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    oh, ow = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)
+    per_group_out = c_out // groups
+    y = np.zeros((n, c_out, oh, ow))
+    for b_, o, i, j in itertools.product(range(n), range(c_out), range(oh), range(ow)):
+        g = o // per_group_out
+        total = 0.0 if bias is None else bias[o]
+        for cl, a, b in itertools.product(range(c_group), range(kh), range(kw)):
+            row, col = i * sh - ph + a * dh, j * sw - pw + b * dw
+            if 0 <= row < h and 0 <= col < w:
+                total += x[b_, g * c_group + cl, row, col] * weight[o, cl, a, b]
+        y[b_, o, i, j] = total
+    return y
+
+
+def grouped_conv_transpose2d(x, weight, bias, stride, padding, output_padding, dilation, groups):
+    """Input channel c (group g = c // (C_in/G)) stamps x * w[c, ol] into output channel
+    g*C_out/G + ol."""
+    n, c_in, h, w = x.shape
+    _, c_group, kh, kw = weight.shape
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = stride, padding, output_padding, dilation
+    oh = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    ow = (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    y = np.zeros((n, c_group * groups, oh, ow))
+    if bias is not None:
+        y += np.asarray(bias)[None, :, None, None]
+    in_group = c_in // groups
+    for b_, c, i, j, ol, a, b in itertools.product(
+        range(n), range(c_in), range(h), range(w), range(c_group), range(kh), range(kw)
+    ):
+        row, col = i * sh - ph + a * dh, j * sw - pw + b * dw
+        if 0 <= row < oh and 0 <= col < ow:
+            y[b_, (c // in_group) * c_group + ol, row, col] += x[b_, c, i, j] * weight[c, ol, a, b]
+    return y
+
+
+def adaptive_window(i: int, size: int, out: int) -> tuple[int, int]:
+    """torch's adaptive window: [floor(i*size/out), ceil((i+1)*size/out))."""
+    return math.floor(i * size / out), math.ceil((i + 1) * size / out)
+
+
+def adaptive_pool2d(x, output_size, op: str):
+    """(y, indices): mean or max over each adaptive window; indices (max only) the flat
+    row*W + col of the first maximum in row-major order."""
+    n, c, h, w = x.shape
+    oh, ow = output_size
+    y = np.zeros((n, c, oh, ow))
+    indices = np.zeros((n, c, oh, ow), dtype=np.int64)
+    for b_, ch, i, j in itertools.product(range(n), range(c), range(oh), range(ow)):
+        r0, r1 = adaptive_window(i, h, oh)
+        c0, c1 = adaptive_window(j, w, ow)
+        if op == "avg":
+            y[b_, ch, i, j] = x[b_, ch, r0:r1, c0:c1].sum() / ((r1 - r0) * (c1 - c0))
+            continue
+        best, best_index = -np.inf, -1
+        for row, col in itertools.product(range(r0, r1), range(c0, c1)):
+            if x[b_, ch, row, col] > best:
+                best, best_index = x[b_, ch, row, col], row * w + col
+        y[b_, ch, i, j], indices[b_, ch, i, j] = best, best_index
+    return y, indices
+
+
+def zero_pad2d(x, left, right, top, bottom):
+    n, c, h, w = x.shape
+    y = np.zeros((n, c, h + top + bottom, w + left + right))
+    for b_, ch, i, j in itertools.product(range(n), range(c), range(h), range(w)):
+        y[b_, ch, i + top, j + left] = x[b_, ch, i, j]
+    return y
+
+
+def batch_norm2d(x, weight, bias, mean, var, eps):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, channel by channel."""
+    y = np.zeros_like(x, dtype=np.float64)
+    for ch in range(x.shape[1]):
+        gamma = 1.0 if weight is None else weight[ch]
+        beta = 0.0 if bias is None else bias[ch]
+        y[:, ch] = (x[:, ch] - mean[ch]) / math.sqrt(var[ch] + eps) * gamma + beta
+    return y

@@ -6,16 +6,25 @@ import numpy as np
 import pytest
 
 from app.nn import (
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
     AvgPool2d,
+    BatchNorm2d,
     Conv2d,
     ConvTranspose2d,
+    Dropout,
     Flatten,
+    Identity,
+    LeakyReLU,
     Linear,
     MaxPool2d,
     ReLU,
+    ReLU6,
     Sequential,
     Sigmoid,
+    Sign,
     Tanh,
+    ZeroPad2d,
     softmax_cross_entropy,
 )
 
@@ -80,3 +89,37 @@ def test_softmax_cross_entropy_keeps_the_dtype(dtype):
     logits = np.random.default_rng(0).standard_normal((3, 5)).astype(dtype)
     _, dlogits, probs = softmax_cross_entropy(logits, np.array([0, 4, 2]))
     assert dlogits.dtype == dtype and probs.dtype == dtype
+
+
+def _graph_layers(dtype):
+    return [
+        (Conv2d(4, 6, 3, padding=1, groups=2, rng=0, dtype=dtype), (2, 4, 5, 5)),
+        (Conv2d(4, 4, 3, stride=2, groups=4, rng=0, dtype=dtype), (2, 4, 7, 6)),
+        (ConvTranspose2d(4, 6, 3, stride=2, groups=2, rng=0, dtype=dtype), (2, 4, 3, 3)),
+        (BatchNorm2d(3, dtype=dtype), (2, 3, 4, 4)),
+        (BatchNorm2d(3, dtype=dtype).train(), (2, 3, 4, 4)),
+        (AdaptiveAvgPool2d((2, 3)), (2, 3, 5, 7)),
+        (AdaptiveMaxPool2d((2, 3)), (2, 3, 5, 7)),
+        (ZeroPad2d((1, 0, 2, 1)), (2, 3, 4, 4)),
+        (LeakyReLU(), (2, 5)),
+        (ReLU6(), (2, 5)),
+        (Sign(), (2, 5)),
+        (Identity(), (2, 5)),
+        (Dropout(0.5, rng=0).train(), (2, 3, 4, 4)),
+    ]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index", range(13))
+def test_graph_era_layer_preserves_dtype_through_forward_and_backward(dtype, index):
+    layer, shape = _graph_layers(dtype)[index]
+    rng = np.random.default_rng(index)
+    x = rng.standard_normal(shape).astype(dtype)
+    y, cache = layer.forward(x)
+    assert y.dtype == dtype, layer
+    dx, grads = layer.backward(rng.standard_normal(y.shape).astype(dtype), cache)
+    assert dx.dtype == dtype and dx.shape == x.shape, layer
+    for key, grad in grads.items():
+        assert grad.dtype == dtype and grad.shape == layer.params[key].shape, (layer, key)
+    for key, buffer in layer.buffers.items():
+        assert buffer.dtype == dtype, (layer, key)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from app.models import ARCHITECTURES
+from app.models.presets import SEED_INPUT_SIZE, SEED_TABLES, get_preset, presets
 from app.nn import AvgPool2d, Conv2d, ConvTranspose2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
-from app.nn.presets import SEED_INPUT_SIZE, SEED_TABLES, get_preset, presets
 from app.nn.receptive import (
     MAX_INPUT_SIDE,
     MAX_LAYERS,

@@ -49,3 +49,17 @@ def test_thread_count_is_reported_and_bad_counts_are_refused(two_threads):
         with pytest.raises(ValueError, match="threads"):
             F.set_num_threads(bad)
     assert F.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("groups", [2, 8])
+def test_grouped_conv_on_two_threads_gives_the_one_thread_result(two_threads, groups):
+    layer = Conv2d(8, 8, 3, padding=1, groups=groups, rng=0, dtype=np.float64)
+    x = np.random.default_rng(2).standard_normal((40, 8, 20, 20))
+    y2, cache2 = layer.forward(x)
+    dx2, grads2 = layer.backward(y2, cache2)
+    F.set_num_threads(1)
+    y1, cache1 = layer.forward(x)
+    dx1, grads1 = layer.backward(y1, cache1)
+    np.testing.assert_allclose(y2, y1, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx2, dx1, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grads2["weight"], grads1["weight"], rtol=1e-10)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from app.models.registry import ARCHITECTURES
 from app.nn.receptive import WINDOWED_KINDS, LayerGeometry, geometry, geometry_from_dict
 
 # Seed 004's net_struct: name -> [(kernel, stride, padding)], layer names. A "pool" name marks
@@ -66,9 +67,6 @@ def geometry_from_spec(spec: list[dict]) -> tuple[LayerGeometry, ...]:
 
 
 def _bundled_presets() -> dict[str, Preset]:
-    # Imported here: the models package builds on app.nn, not the other way round.
-    from app.models import ARCHITECTURES
-
     return {
         arch.id: Preset(arch.id, arch.name, tuple(arch.input_shape[1:]),
                         geometry_from_spec(arch.spec))
