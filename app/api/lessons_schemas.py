@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.schemas import Pixel, ReceptiveField
+from app.api.schemas.inspect import Pixel, ReceptiveField
 from app.lessons.datasets import EXTENT
 
 MAX_POINTS = 400
