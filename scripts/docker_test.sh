@@ -10,13 +10,15 @@
 # and an inspect; print the build time and the image size. The container, and the dockerd if
 # this script started it, are removed on every exit, failures included.
 #
-# Knobs (environment): CONVSCOPE_BASE_IMAGE (default convscope-base:bookworm),
-# CONVSCOPE_DOCKER_CACHE (where the stand-in's root file system tarball is kept,
-# default ${XDG_CACHE_HOME:-$HOME/.cache}/convscope), DOCKER (the client to use).
+# Knobs (environment): CONVSCOPE_BASE_IMAGE: build on this image instead of the stand-in
+# (e.g. python:3.11.14-slim-bookworm where a registry is reachable); CONVSCOPE_DOCKER_CACHE:
+# where the stand-in's root file system is kept (default ${XDG_CACHE_HOME:-$HOME/.cache}/convscope);
+# DOCKER: the docker client to use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BASE_IMAGE=${CONVSCOPE_BASE_IMAGE:-convscope-base:bookworm}
+STANDIN_IMAGE=convscope-base:bookworm
+BASE_IMAGE=${CONVSCOPE_BASE_IMAGE:-$STANDIN_IMAGE}
 IMAGE=convscope:docker-test
 CONTAINER=convscope-docker-test-$$
 CACHE_DIR=${CONVSCOPE_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/convscope}
@@ -69,7 +71,8 @@ trap 'exit 130' INT TERM
 # --- 1. Tools: Debian's docker.io (dockerd 20.10 and its own client) and mmdebstrap ----------
 missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
-command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+[ "$BASE_IMAGE" != "$STANDIN_IMAGE" ] || command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || die "missing ${missing[*]}: run as root or install them (apt-get install ${missing[*]})"
     log "installing ${missing[*]} from Debian"
@@ -101,8 +104,8 @@ if "$DOCKER" info >/dev/null 2>&1; then
 else
     DOCKERD_DIR=$(mktemp -d /tmp/cs-dockerd.XXXXXX)
     export DOCKER_HOST="unix://$DOCKERD_DIR/docker.sock"
-    # vfs stores every layer as a full copy (about 4 GB for this build): on a tmpfs, when the
-    # memory is there, copying it is quick and removing it at the end is instant.
+    # vfs stores every layer as a full copy (2.6 GB at the peak of this build): on a tmpfs,
+    # when the memory is there, copying it is quick and removing it at the end is instant.
     where="disk"
     if [ "$(awk '/^MemAvailable:/ {print int($2 / 1048576)}' /proc/meminfo)" -ge 12 ] &&
         mount -t tmpfs -o size=10g,mode=0700 convscope-dockerd "$DOCKERD_DIR" 2>/dev/null; then
@@ -124,63 +127,71 @@ else
 fi
 
 # --- 3. The stand-in base image -------------------------------------------------------------
-# Debian's own sources (same mirror as the host's apt), else Debian's default mirror.
-SOURCES=
-for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
-    if [ -s "$f" ] && grep -q '^[^#]*debian' "$f"; then SOURCES=$f; break; fi
-done
-# pip inside the build reaches the index as the host's does: the host's CA bundle, and the
-# host's index if it names one over http(s) (file:// indexes on the host's disk are not there).
-INDEX_URL=${PIP_INDEX_URL:-$(python3 -m pip config get global.index-url 2>/dev/null || true)}
-case "$INDEX_URL" in http://* | https://*) ;; *) INDEX_URL= ;; esac
-[ -s "$HOST_CA" ] || die "no CA bundle at $HOST_CA"
-KEY=$(printf '%s\n' "$STANDIN_PACKAGES" "$SOURCES" "$INDEX_URL" "v2" |
-    cat - "$HOST_CA" ${SOURCES:+"$SOURCES"} | sha256sum | cut -c1-12)
-ROOTFS=$CACHE_DIR/standin-bookworm-$KEY.tar
+make_standin() {
+    # Debian's own sources (same mirror as the host's apt), else Debian's default mirror.
+    SOURCES=
+    for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
+        if [ -s "$f" ] && grep -q '^[^#]*debian' "$f"; then SOURCES=$f; break; fi
+    done
+    # pip inside the build reaches the index as the host's does: the host's CA bundle, and the
+    # host's index if it names one over http(s) (file:// indexes on the host's disk are not there).
+    INDEX_URL=${PIP_INDEX_URL:-$(python3 -m pip config get global.index-url 2>/dev/null || true)}
+    case "$INDEX_URL" in http://* | https://*) ;; *) INDEX_URL= ;; esac
+    [ -s "$HOST_CA" ] || die "no CA bundle at $HOST_CA"
+    KEY=$(printf '%s\n' "$STANDIN_PACKAGES" "$SOURCES" "$INDEX_URL" "v2" |
+        cat - "$HOST_CA" ${SOURCES:+"$SOURCES"} | sha256sum | cut -c1-12)
+    ROOTFS=$CACHE_DIR/standin-bookworm-$KEY.tar
 
-if "$DOCKER" image inspect "$BASE_IMAGE" >/dev/null 2>&1 &&
-    [ "$("$DOCKER" image inspect -f '{{index .Config.Labels "convscope.standin"}}' "$BASE_IMAGE")" = "$KEY" ]; then
-    log "stand-in $BASE_IMAGE is already loaded"
-else
-    if [ -s "$ROOTFS" ]; then
-        log "reusing the cached stand-in root file system $ROOTFS"
+    if "$DOCKER" image inspect "$BASE_IMAGE" >/dev/null 2>&1 &&
+        [ "$("$DOCKER" image inspect -f '{{index .Config.Labels "convscope.standin"}}' "$BASE_IMAGE")" = "$KEY" ]; then
+        log "stand-in $BASE_IMAGE is already loaded"
     else
-        log "making the stand-in with mmdebstrap: bookworm minbase + $STANDIN_PACKAGES (${SOURCES:-deb.debian.org})"
+        if [ -s "$ROOTFS" ]; then
+            log "reusing the cached stand-in root file system $ROOTFS"
+        else
+            log "making the stand-in with mmdebstrap: bookworm minbase + $STANDIN_PACKAGES (${SOURCES:-deb.debian.org})"
+            t=$(now)
+            mkdir -p "$CACHE_DIR"
+            rm -f "$ROOTFS.part"
+            pipconf="[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n"
+            [ -n "$INDEX_URL" ] && pipconf="${pipconf}index-url = $INDEX_URL\n"
+            # merged /usr through the usr-is-merged hook, not the usrmerge package (which pulls in
+            # perl, 50 MB the official image does not have); no recommended packages.
+            hooks=()
+            [ -d /usr/share/mmdebstrap/hooks/merged-usr ] &&
+                hooks=(--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr)
+            mmdebstrap --quiet --variant=minbase --include="$STANDIN_PACKAGES" --format=tar \
+                "${hooks[@]}" --aptopt='APT::Install-Recommends "false"' \
+                --aptopt='Acquire::Check-Valid-Until "false"' \
+                --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
+                --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+                --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+                --customize-hook='rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED' \
+                --customize-hook="cp '$HOST_CA' \"\$1/etc/ssl/certs/ca-certificates.crt\"" \
+                --customize-hook="printf '$pipconf' > \"\$1/etc/pip.conf\"" \
+                --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
+                bookworm "$ROOTFS.part" ${SOURCES:+"$SOURCES"} \
+                || die "mmdebstrap failed"
+            mv "$ROOTFS.part" "$ROOTFS"
+            log "stand-in root file system made in $(since "$t") s ($(du -m "$ROOTFS" | cut -f1) MB)"
+        fi
         t=$(now)
-        mkdir -p "$CACHE_DIR"
-        pipconf="[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n"
-        [ -n "$INDEX_URL" ] && pipconf="${pipconf}index-url = $INDEX_URL\n"
-        # merged /usr through the usr-is-merged hook, not the usrmerge package (which pulls in
-        # perl, 50 MB the official image does not have); no recommended packages.
-        hooks=()
-        [ -d /usr/share/mmdebstrap/hooks/merged-usr ] &&
-            hooks=(--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr)
-        mmdebstrap --quiet --variant=minbase --include="$STANDIN_PACKAGES" --format=tar \
-            "${hooks[@]}" --aptopt='APT::Install-Recommends "false"' \
-            --aptopt='Acquire::Check-Valid-Until "false"' \
-            --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
-            --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-            --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-            --customize-hook='rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED' \
-            --customize-hook="cp '$HOST_CA' \"\$1/etc/ssl/certs/ca-certificates.crt\"" \
-            --customize-hook="printf '$pipconf' > \"\$1/etc/pip.conf\"" \
-            --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
-            bookworm "$ROOTFS.part" ${SOURCES:+"$SOURCES"} \
-            || die "mmdebstrap failed"
-        mv "$ROOTFS.part" "$ROOTFS"
-        log "stand-in root file system made in $(since "$t") s ($(du -m "$ROOTFS" | cut -f1) MB)"
+        "$DOCKER" import \
+            --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+            --change 'ENV LANG=C.UTF-8' \
+            --change "LABEL convscope.standin=$KEY" \
+            --change 'CMD ["python3"]' \
+            "$ROOTFS" "$BASE_IMAGE" >/dev/null
+        log "imported $BASE_IMAGE in $(since "$t") s"
     fi
-    t=$(now)
-    "$DOCKER" import \
-        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-        --change 'ENV LANG=C.UTF-8' \
-        --change "LABEL convscope.standin=$KEY" \
-        --change 'CMD ["python3"]' \
-        "$ROOTFS" "$BASE_IMAGE" >/dev/null
-    log "imported $BASE_IMAGE in $(since "$t") s"
+    log "stand-in: $("$DOCKER" run --rm --network none "$BASE_IMAGE" \
+        sh -c 'echo "$(python --version), pip $(pip --version | cut -d" " -f2)"' 2>&1)"
+}
+if [ "$BASE_IMAGE" = "$STANDIN_IMAGE" ]; then
+    make_standin
+else
+    log "building on $BASE_IMAGE (CONVSCOPE_BASE_IMAGE), not on the stand-in"
 fi
-log "stand-in: $("$DOCKER" run --rm --network none "$BASE_IMAGE" \
-    sh -c 'echo "$(python --version), pip $(pip --version | cut -d" " -f2)"' 2>&1)"
 
 # --- 4. Build --------------------------------------------------------------------------------
 log "docker build --network host --build-arg PYTHON_IMAGE=$BASE_IMAGE -t $IMAGE ."
