@@ -258,7 +258,11 @@ code=$(curl -sS --max-time 60 -o "$out" -w '%{http_code}' -H 'Content-Type: appl
 summary=$(python3 -c '
 import json, sys
 body = json.load(open(sys.argv[1]))
-print(", ".join(f"{k}={body[k]}" for k in ("prediction", "label", "blank") if k in body) or "JSON")
+error = body.get("error")
+if isinstance(error, dict):
+    print(error.get("code"), error.get("message"), sep=": ")
+else:
+    print(", ".join(f"{k}={body[k]}" for k in ("prediction", "target", "blank") if k in body))
 ' "$out" 2>&1) || summary="not JSON: $(head -c 300 "$out")"
 rm -f "$out"
 [ "$code" = 200 ] || die "POST /api/v1/models/lenet5/inspect answered $code: $summary"
