@@ -1,14 +1,17 @@
 # ConvScope demo image: `docker build -t convscope . && docker run -p 8000:8000 convscope`
 # Stage 1 builds wheels for the pinned runtime dependencies; stage 2 installs them without
 # compilers, caches or pip's download step, and runs as a non-root user.
+# PYTHON_IMAGE is the base of both stages: the official image by default; `make docker-test`
+# passes a local stand-in (Debian bookworm's python3.11, see scripts/docker_test.sh).
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
-FROM python:3.11.14-slim-bookworm AS build
+FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /build
 COPY requirements.lock .
 RUN pip wheel --wheel-dir /wheels --requirement requirements.lock
 
-FROM python:3.11.14-slim-bookworm AS runtime
+FROM ${PYTHON_IMAGE} AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \

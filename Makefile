@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint bench train loadtest browser-deps clean
+.PHONY: run test docker-test lint bench train loadtest browser-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: $(VENV)/.dev-installed
 test: $(VENV)/.dev-installed browser-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+# Builds the Docker image for real (on a local stand-in for the base image) and runs it:
+# installs docker.io and mmdebstrap when missing (as root) and starts a throwaway dockerd if needed.
+docker-test:
+	bash scripts/docker_test.sh
 
 bench: $(VENV)/.dev-installed
 	$(PY) -m bench

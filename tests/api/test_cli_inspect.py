@@ -10,6 +10,7 @@ from app.api.encoding import decode_tensor
 from app.api.samples import sample_digit
 from app.cli import main
 from tests.api.imagery import photo_like, png_bytes
+from tests.floats import assert_json_equal_up_to_rounding
 
 
 def _without_timings(body: dict) -> dict:
@@ -34,7 +35,8 @@ def test_cli_writes_the_apis_json_and_prints_a_layer_table(client, tmp_path, cap
             files={"image": ("photo.png", f, "image/png")},
             data={"target": "2", "include": "pool_mask,params,param_grads"},
         ).json()
-    assert _without_timings(cli_body) == _without_timings(api_body)
+    # Both ran the core, on two threads: the same trace up to rounding (any BLAS kernel).
+    assert_json_equal_up_to_rounding(_without_timings(cli_body), _without_timings(api_body))
     assert cli_body["include"] == ["pool_mask", "params", "param_grads"]
     assert cli_body["prediction"] == label
 

