@@ -121,6 +121,7 @@ export function showActivation(ctx) {
       ' × f′(in) ', num(derivative), ' = ',
       num(deltaIn, { testid: 'detail-activation-delta-in', label: 'delta_out × f\'(in)' }),
       ' ; the trace says ', num(reported, { testid: 'detail-activation-delta-in-trace', label: 'trace delta of the input' }),
-      ' ', matches(deltaIn, reported)));
+      // f′ of tanh / sigmoid is 1 − y² / y − y²: float32 rounds its terms, not its difference.
+      ' ', matches(deltaIn, reported, { magnitude: Math.abs(deltaOut) * (1 + fn.f(xIn) ** 2) })));
   return el('div', { class: 'detail-views' }, backward, forward);
 }

@@ -6,6 +6,7 @@
 // term beside the trace's delta; and every kernel drawn with its weight gradient.
 
 import { tapsBounds, unitsTouching, windowTaps } from '../geometry.js';
+import { magnitudeOf } from '../numbers.js';
 import {
   at, cellAt, el, heatmapCanvas, layerInput, layerInputGrad, layerInputName, matches, MissingPart, need,
   note, num, numberGrid, panel, signedScale, sum,
@@ -70,12 +71,14 @@ function forwardPanel(ctx, tools) {
   const weightScale = signedScale(Array.from(weight.data));
 
   const channelSums = [];
+  let magnitude = 0; // Σ|products| + |bias|: the scale float32 rounding is relative to
   const rowsOut = [];
   for (let c = 0; c < cIn; c++) {
     const values = taps.map((t) => (t.padding ? 0 : at(input, c, t.iy, t.ix)));
     const weights = taps.map((t) => at(weight, o, c, t.ky, t.kx));
     const products = values.map((v, i) => v * weights[i]);
     const channelSum = sum(products);
+    magnitude += magnitudeOf(products);
     channelSums.push(channelSum);
     const tapAt = (r, k) => r * cols + k;
     const padCls = (r, k) => (taps[tapAt(r, k)].padding ? 'pad' : '');
@@ -118,7 +121,7 @@ function forwardPanel(ctx, tools) {
     num(total, { testid: 'detail-conv-sum', cls: 'total', label: 'sum of products + bias' }),
     el('span', { text: ' ; the trace says ' }),
     num(reported, { testid: 'detail-conv-output', cls: 'total', label: `output[${o}, ${y}, ${x}]` }),
-    ' ', matches(total, reported));
+    ' ', matches(total, reported, { magnitude: magnitude + Math.abs(bias) }));
   const body = el('div', { class: 'conv-rows', testid: 'detail-conv-products' }, ...rowsOut);
   return panel(`Forward: output[${o}, ${y}, ${x}] = Σ_c Σ_taps input × weight + bias`,
     { testid: 'detail-conv', cls: 'conv-forward' },
@@ -221,7 +224,7 @@ function backwardPanel(ctx, pixel) {
       num(total, { testid: 'detail-conv-backward-sum', cls: 'total', label: 'sum of delta × weight' }),
       ` ; the trace's ${where} = `,
       num(reported, { testid: 'detail-conv-backward-expected', cls: 'total', label: where }),
-      ' ', matches(total, reported)));
+      ' ', matches(total, reported, { magnitude: magnitudeOf(allTerms.map((t) => t.product)) })));
   container.dataset.pixel = `${c},${iy},${ix}`;
   return container;
 }
@@ -264,13 +267,14 @@ function kernelsPanel(ctx) {
     const o = ctx.channel;
     const [, outH, outW] = layer.grad_output.shape;
     const offset = o * outH * outW;
-    const deltaSum = sum(layer.grad_output.data.subarray(offset, offset + outH * outW));
+    const deltas = layer.grad_output.data.subarray(offset, offset + outH * outW);
+    const deltaSum = sum(deltas);
     const reported = at(biasGrad, o);
     children.push(el('p', { class: 'conv-total' },
       `dL/dbias[${o}] = Σ over the map of δ[${o}] = `,
       num(deltaSum, { testid: 'detail-conv-bias-grad-sum', label: `sum of delta[${o}]` }),
       ' ; the trace says ', num(reported, { testid: 'detail-conv-bias-grad', label: `dL/dbias[${o}]` }),
-      ' ', matches(deltaSum, reported)));
+      ' ', matches(deltaSum, reported, { magnitude: magnitudeOf(deltas) })));
   }
   return panel('Kernels and their weight gradients', { testid: 'detail-conv-kernel-grads' }, ...children);
 }

@@ -1,16 +1,8 @@
 // Class probabilities as labelled bars, and the prediction stated in words.
 
-import { fmt } from '../render/colormap.js';
+import { fmt, percent } from '../numbers.js';
 
-/** "98.2%" for 0.982, "1.23%", "0.0123%"; below 0.01% just "<0.01%" (the exact value is in
- * the row's title). */
-export function percent(p) {
-  const value = 100 * p;
-  if (value >= 10) return `${value.toFixed(1)}%`;
-  if (value === 0) return '0%';
-  if (value < 0.01) return '<0.01%';
-  return `${Number(value.toPrecision(3))}%`;
-}
+export { percent };
 
 /** "Prediction: 7 (98.2%)". */
 export function predictionText(trace) {
