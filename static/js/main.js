@@ -7,6 +7,7 @@ import { canvasToPng, composeCanvas, downloadBlob } from './render/snapshot.js';
 import { initDrawPad, initUpload, renderPreprocessing, renderSamples } from './views/input.js';
 import { renderOverview } from './views/overview.js';
 import { renderProbabilities } from './views/probabilities.js';
+import { autoTarget, renderTargetControls } from './views/target.js';
 
 // Parts of the trace the page asks for; the backward side also shows the pooling masks and
 // weight gradients. The weights (which the detail views' arithmetic needs) do not change from
@@ -38,6 +39,9 @@ const ui = {
   modeForward: byId('mode-forward'),
   modeBackward: byId('mode-backward'),
   targetSelect: byId('target-select'),
+  targetNote: byId('target-note'),
+  results: [byId('overview-band'), byId('detail-band')],
+  detailStatus: byId('detail-status'),
   scaleSelect: byId('scale-select'),
   downloadJson: byId('download-json'),
   downloadPng: byId('download-png'),
@@ -66,15 +70,67 @@ const state = {
   detailModule: undefined,
 };
 
+const NO_INPUT = 'No input yet: upload, draw or pick a sample.';
+
+/** Mark the shown result as belonging to an earlier input (dimmed, and said so) or not. */
+function setStale(stale) {
+  for (const band of ui.results) band.classList.toggle('is-stale', stale);
+  if (stale && state.trace) {
+    ui.prediction.textContent = 'This input could not be inspected (see the error above): '
+      + 'the dimmed result is for the previous input.';
+    ui.prediction.dataset.stale = 'true';
+  } else {
+    delete ui.prediction.dataset.stale;
+  }
+}
+
 function showError(error) {
   if (!error) {
     ui.error.hidden = true;
     ui.error.textContent = '';
+    setStale(false);
     return;
   }
   const code = error.code ? ` (${error.code}${error.status ? `, HTTP ${error.status}` : ''})` : '';
   ui.error.textContent = `Could not inspect this input: ${error.message}${code}`;
   ui.error.hidden = false;
+  setStale(true);
+}
+
+/** The loss target to ask for: the chosen class, else "auto" for the mode (the runner-up
+ * backward, known from the last trace; runInspect corrects it once the new trace is in). */
+function requestedTarget() {
+  if (state.target !== null) return state.target;
+  if (state.mode === 'backward' && state.trace) return autoTarget(state.trace, 'backward');
+  return null;
+}
+
+/** Clear the result: no input, nothing shown (the Clear button). */
+function clearResult() {
+  state.controller?.abort();
+  state.controller = null;
+  setBusy(false);
+  state.input = null;
+  state.trace = null;
+  state.traceInput = null;
+  state.selected = null;
+  state.overview = null;
+  showError(null);
+  ui.preprocessing.replaceChildren();
+  ui.overview.replaceChildren();
+  ui.probabilities.replaceChildren();
+  ui.prediction.textContent = NO_INPUT;
+  delete ui.prediction.dataset.class;
+  delete ui.prediction.dataset.input;
+  delete ui.prediction.dataset.blank;
+  ui.hoverReadout.textContent = '';
+  ui.targetNote.textContent = '';
+  ui.detail.replaceChildren(Object.assign(document.createElement('p'), {
+    className: 'hint', textContent: 'Click a unit of any feature map to see how it was computed.',
+  }));
+  ui.detailStatus.textContent = '';
+  ui.downloadJson.disabled = true;
+  ui.downloadPng.disabled = true;
 }
 
 function setBusy(busy) {
@@ -99,7 +155,7 @@ async function runInspect() {
   setBusy(true);
   try {
     const trace = await api.inspect(state.modelId, input, {
-      target: state.target,
+      target: requestedTarget(),
       include: includeFor(state.mode),
       signal: controller.signal,
     });
@@ -107,6 +163,12 @@ async function runInspect() {
     if (trace.model === state.layerInfoModel) attachWeights(trace, state.layerInfo);
     state.trace = trace;
     state.traceInput = input;
+    if (state.target === null && trace.target !== autoTarget(trace, state.mode)) {
+      // "auto" backward is this input's runner-up, known only now: ask once more (the
+      // probabilities do not depend on the target, so the second answer is final).
+      runInspect();
+      return;
+    }
     showError(null);
     render();
   } catch (error) {
@@ -139,16 +201,6 @@ function setInput(input, { keepTarget = false } = {}) {
   runInspect();
 }
 
-function renderTargetOptions() {
-  const { trace } = state;
-  const classes = trace ? trace.classes : [];
-  const auto = trace ? `predicted class (${trace.classes[trace.prediction]})` : 'predicted class';
-  const options = [['', auto], ...classes.map((name, k) => [String(k), `class ${name}`])];
-  ui.targetSelect.replaceChildren(
-    ...options.map(([value, text]) => new Option(text, value)),
-  );
-  ui.targetSelect.value = state.target === null ? '' : String(state.target);
-}
 
 function onHover(unit, value) {
   state.overview?.preview(unit);
@@ -160,7 +212,8 @@ function onHover(unit, value) {
   const where = layer.output_shape.length === 3
     ? `channel ${unit.channel}, row ${unit.y}, col ${unit.x}`
     : `unit ${unit.channel}`;
-  const what = state.mode === 'backward' ? 'delta' : 'activation';
+  const isLogit = unit.layerIndex === state.trace.layers.length - 1;
+  const what = state.mode === 'backward' ? 'delta' : (isLogit ? 'logit' : 'activation');
   ui.hoverReadout.textContent = `${layer.name} ${where}: ${what} ${fmt(value)}`;
   ui.hoverReadout.title = String(value);
 }
@@ -174,11 +227,11 @@ async function loadDetailModule() {
 
 async function showSelectedDetail() {
   const { trace, selected } = state;
-  if (!trace || !selected) return;
+  if (!trace || !selected) return false;
   const module = await loadDetailModule();
   if (!module) {
     ui.detail.textContent = 'The detail views are not available.';
-    return;
+    return false;
   }
   module.showDetail(ui.detail, {
     trace,
@@ -188,12 +241,32 @@ async function showSelectedDetail() {
     target: trace.target,
     onSelectUnit: (layerIndex, channel, y, x) => selectUnit({ layerIndex, channel, y, x }),
   });
+  const heading = ui.detail.querySelector('.detail-header h2');
+  ui.detailStatus.textContent = heading ? `Detail: ${heading.textContent}` : '';
+  return true;
 }
 
-function selectUnit(unit) {
+/** Bring the detail where the user looks: scroll its band into view unless its top already
+ * shows; from the keyboard, move focus to its heading too. */
+function revealDetail({ keyboard }) {
+  const band = ui.detail.closest('section');
+  const top = band.getBoundingClientRect().top;
+  if (top < 0 || top > window.innerHeight * 0.6) band.scrollIntoView({ block: 'start' });
+  if (keyboard) {
+    const heading = ui.detail.querySelector('.detail-header h2');
+    if (heading) {
+      heading.tabIndex = -1;
+      heading.focus({ preventScroll: true });
+    }
+  }
+}
+
+/** Select a unit; `reveal` ({keyboard}) when the user picked it in the overview or the bars. */
+async function selectUnit(unit, reveal = null) {
   state.selected = unit;
   state.overview?.select(unit);
-  showSelectedDetail();
+  const shown = await showSelectedDetail();
+  if (shown && reveal) revealDetail(reveal);
 }
 
 function render() {
@@ -201,11 +274,11 @@ function render() {
   if (!trace) return;
   renderPreprocessing(ui.preprocessing, trace, state.mode);
   // The softmax / cross-entropy panel is the detail view's unit just past the last layer.
-  renderProbabilities(ui.probabilities, ui.prediction, trace, (k) => selectUnit({
+  renderProbabilities(ui.probabilities, ui.prediction, trace, (k, how) => selectUnit({
     layerIndex: trace.layers.length, channel: k, y: 0, x: 0,
-  }));
+  }, how));
   ui.prediction.dataset.input = describeInput(state.traceInput);
-  renderTargetOptions();
+  renderTargetControls(ui.targetSelect, ui.targetNote, trace, state.mode, state.target);
   if (state.selected && state.selected.layerIndex > trace.layers.length) state.selected = null;
   state.overview = renderOverview(ui.overview, {
     trace,
@@ -228,8 +301,10 @@ function setMode(mode) {
   ui.modeForward.setAttribute('aria-pressed', String(mode === 'forward'));
   ui.modeBackward.setAttribute('aria-pressed', String(mode === 'backward'));
   render();
-  // The backward side wants parts (pool masks, weight gradients) a forward trace may lack.
-  if (state.trace && !traceHasAll(state.trace, mode)) runInspect();
+  // The backward side wants parts (pool masks, weight gradients) a forward trace may lack,
+  // and "auto" means another target in each mode.
+  if (state.trace && (!traceHasAll(state.trace, mode)
+    || (state.target === null && state.trace.target !== autoTarget(state.trace, mode)))) runInspect();
 }
 
 async function selectModel(modelId) {
@@ -268,7 +343,7 @@ async function savePng() {
 
 async function start() {
   initUpload(ui.upload, ui.dropZone, ui.fileName, (input) => setInput(input));
-  initDrawPad(ui.drawPad, ui.drawClear, (input) => setInput(input, { keepTarget: true }));
+  initDrawPad(ui.drawPad, ui.drawClear, (input) => setInput(input, { keepTarget: true }), clearResult);
   ui.modeForward.addEventListener('click', () => setMode('forward'));
   ui.modeBackward.addEventListener('click', () => setMode('backward'));
   ui.targetSelect.addEventListener('change', () => {
