@@ -6,7 +6,7 @@ import {
   at, el, layerInput, layerInputGrad, layerInputName, matches, need, note, num, panel,
 } from './detail_parts.js';
 
-// f(x), and f'(x) given x and y = f(x) (seed 000's derivatives; ReLU'(0) = 0 as in the core).
+// f(x), and f'(x) given x and y = f(x) (ReLU'(0) = 0 as in the core).
 const FUNCTIONS = {
   relu: {
     name: 'ReLU', formula: 'max(0, x)', derivative: "1 if x > 0, else 0",

@@ -1,7 +1,7 @@
 // Convolution detail. Forward: for output unit (o, y, x), the window on every input channel,
 // the kernel slice weight[o, c], their element-wise products and per-channel sums, the bias,
 // and the total beside the trace's own output value; step / play / scrub the window.
-// Backward: for a pixel of the layer's input, seed 002's rule -- its delta is the sum, over
+// Backward: for a pixel of the layer's input, the chain rule -- its delta is the sum, over
 // every output it touched, of that output's delta times the joining weight -- listed term by
 // term beside the trace's delta; and every kernel drawn with its weight gradient.
 
@@ -125,7 +125,7 @@ function forwardPanel(ctx, tools) {
   const body = el('div', { class: 'conv-rows', testid: 'detail-conv-products' }, ...rowsOut);
   return panel(`Forward: output[${o}, ${y}, ${x}] = Σ_c Σ_taps input × weight + bias`,
     { testid: 'detail-conv', cls: 'conv-forward' },
-    note('Convolution here is cross-correlation (seed 002): the kernel is not flipped. ',
+    note('Convolution here is cross-correlation, as in PyTorch: the kernel is not flipped. ',
       'Hatched cells lie outside the input (zero padding) and read 0.'),
     stepControls(ctx, tools, outH, outW), body, totals);
 }
@@ -139,7 +139,7 @@ function defaultPixel(layer, ctx, inH, inW) {
   return [0, Math.min(inH - 1, Math.max(0, pick.iy)), Math.min(inW - 1, Math.max(0, pick.ix))];
 }
 
-/** Backward: the delta of input pixel (c, iy, ix) by seed 002's rule. */
+/** Backward: the delta of input pixel (c, iy, ix) by the chain rule: Σ over the outputs it fed of δ × weight. */
 function backwardPanel(ctx, pixel) {
   const { trace, layerIndex } = ctx;
   const layer = trace.layers[layerIndex];
@@ -229,7 +229,7 @@ function backwardPanel(ctx, pixel) {
   return container;
 }
 
-/** Every kernel weight[o, c] with its gradient dL/dweight[o, c] beside it (issue 10). */
+/** Every kernel weight[o, c] with its gradient dL/dweight[o, c] beside it. */
 function kernelsPanel(ctx) {
   const { trace, layerIndex } = ctx;
   const layer = trace.layers[layerIndex];
@@ -299,7 +299,7 @@ export function showConv(ctx, tools) {
     const [, inH, inW] = inputGrad.shape;
     const body = backwardPanel(ctx, defaultPixel(layer, ctx, inH, inW));
     return el('div', { class: 'detail-views' },
-      panel('Backward: an input pixel’s delta (seed 002)', { testid: 'detail-conv-backward' }, body),
+      panel('Backward: an input pixel’s delta = Σ δ_out × weight', { testid: 'detail-conv-backward' }, body),
       kernelsOrNote(ctx),
       forwardPanel(ctx, tools));
   }

@@ -1,6 +1,6 @@
 // Pooling detail. Forward: the window on the pool's input, its winner (max, from the trace's
 // pool_indices) or its mean (average), and the output; the pooling mask (pool_mask, or the
-// winners counted from pool_indices) drawn over the input map. Backward (seeds 001, 002): the
+// winners counted from pool_indices) drawn over the input map. Backward: the
 // output's delta routed to the winner (max) or split evenly (mean), beside the trace's delta
 // of the pool's input.
 
