@@ -42,7 +42,7 @@ export function mount(root) {
     modeBackward: byId('mode-backward'),
     targetSelect: byId('target-select'),
     targetNote: byId('target-note'),
-    results: [byId('overview-band'), byId('detail-band')],
+    results: [byId('overview-band'), byId('detail-band'), byId('preprocessing')],
     detailStatus: byId('detail-status'),
     scaleSelect: byId('scale-select'),
     downloadJson: byId('download-json'),

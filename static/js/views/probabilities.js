@@ -37,7 +37,11 @@ export function renderProbabilities(container, predictionEl, trace, onSelectClas
   const list = document.createElement('ol');
   list.className = 'prob-bars';
   trace.probabilities.forEach((p, k) => {
-    const item = document.createElement('li');
+    // <li> stays a list item; the row inside it is the control (a button role on the <li>
+    // itself would hide it from the list).
+    const entry = document.createElement('li');
+    const item = document.createElement('div');
+    entry.append(item);
     item.className = 'prob-row';
     if (k === trace.prediction) item.classList.add('is-prediction');
     if (k === trace.target) item.classList.add('is-target');
@@ -78,7 +82,7 @@ export function renderProbabilities(container, predictionEl, trace, onSelectClas
         onSelectClass(k, { keyboard: true });
       });
     }
-    list.append(item);
+    list.append(entry);
   });
   const loss = document.createElement('p');
   loss.className = 'loss';
