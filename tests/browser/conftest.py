@@ -34,7 +34,8 @@ LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 # The Content-Security-Policy the server sends on every HTML page. Pages are served with it
 # here too (added to each document response when the server did not send it), so a page that
 # needs inline script, an inline event handler or eval fails its test: chromium reports every
-# CSP violation as a console error. (So wait_for_function predicates are written as functions,
+# CSP violation as a console error. The API docs (/docs, /redoc) are left as the server sends
+# them: their pages are not the UI's. (So wait_for_function predicates are written as functions,
 # "() => ...": Playwright polls a bare expression with eval, which the CSP forbids.)
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -117,7 +118,9 @@ def _open_page(browser, probe: PageProbe, width: int, height: int, **context_arg
     def guard(route):
         url = route.request.url
         host = urlparse(url).hostname or ""
-        if host in LOOPBACK and route.request.resource_type == "document":
+        if host in LOOPBACK and route.request.resource_type == "document" and not urlparse(
+            url
+        ).path.startswith(("/docs", "/redoc")):
             response = route.fetch()
             headers = dict(response.headers)
             if "content-security-policy" not in {k.lower() for k in headers}:

@@ -34,6 +34,7 @@ test('an error naming one layer and field keeps the server sentence, without its
     details: { layer: 0, field: 'stride', name: 'conv2d1' },
   });
   assert.deepEqual(problem, { layer: 0, field: 'stride', message: 'stride must be >= 1, got 0x0' });
+  assert.equal(problemText(problem), 'Layer 1: stride must be >= 1, got 0x0');
 });
 
 test('an error without field information gives no field problems', () => {

@@ -37,10 +37,13 @@ export function describeProblem(problem) {
   return { layer, field, message };
 }
 
-/** "Layer 2, kernel: must be ..." or "input size: must be ...". */
+/** "Layer 2, kernel: must be ..." or "input size: must be ..." (layers counted from 1, as the
+ * list shows them); a message that already starts with its field is not prefixed twice. */
 export function problemText({ layer, field, message }) {
   const label = FIELD_LABELS[field] || field || 'request';
-  return layer === null ? `${label}: ${message}` : `Layer ${layer + 1}, ${label}: ${message}`;
+  const named = message.startsWith(`${field} `) || message.startsWith(`${label} `);
+  if (layer === null) return named ? message : `${label}: ${message}`;
+  return named ? `Layer ${layer + 1}: ${message}` : `Layer ${layer + 1}, ${label}: ${message}`;
 }
 
 /**
