@@ -281,6 +281,8 @@ export function mount(root) {
     }, how));
     ui.prediction.dataset.input = describeInput(state.traceInput);
     renderTargetControls(ui.targetSelect, ui.targetNote, trace, state.mode, state.target);
+    // A redraw (a new colour scale, a resize) of a result an error made stale keeps saying so.
+    if (!ui.error.hidden) setStale(true);
     if (state.selected && state.selected.layerIndex > trace.layers.length) state.selected = null;
     state.overview = renderOverview(ui.overview, {
       trace,
