@@ -14,6 +14,10 @@ def _ready(page, live_server, path="/"):
     if path == "/":
         page.wait_for_selector('[data-testid="fmap-1-0"]')
         page.wait_for_function("() => document.getElementById('progress').hidden")
+    elif path == "/receptive-field":
+        page.wait_for_selector("#rf-table tbody tr")
+    elif path == "/conv-arithmetic":
+        page.wait_for_function("() => document.querySelector('#ca-formula').textContent.length > 0")
 
 
 def _assert_clean(page, name):
@@ -26,8 +30,6 @@ def _assert_clean(page, name):
 @pytest.mark.parametrize("path", ["/", "/receptive-field", "/conv-arithmetic"])
 def test_every_page_has_no_serious_axe_violation_and_one_h1(page, live_server, path):
     _ready(page, live_server, path)
-    if path != "/":
-        page.wait_for_timeout(800)
     _assert_clean(page, path.strip("/") or "inspect")
 
 
