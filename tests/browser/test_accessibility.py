@@ -39,7 +39,10 @@ def test_inspect_states_have_no_serious_axe_violation(page, live_server, probe):
     page.wait_for_selector('[data-testid="detail-view"] .detail')
     _assert_clean(page, "detail-open")
     page.click('[data-testid="mode-backward"]')
-    page.wait_for_function("() => document.querySelector('[data-testid=detail-view] .detail')?.dataset.mode === 'backward'")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=detail-view] .detail')?.dataset.mode"
+        " === 'backward'"
+    )
     page.wait_for_function("() => document.getElementById('progress').hidden")
     _assert_clean(page, "backward")
     # An error state: the server refuses the input (an unsupported file type).
@@ -96,7 +99,10 @@ def test_arrow_keys_move_between_units_and_enter_opens_the_detail_with_focus(pag
     page.wait_for_selector('[data-testid="detail-view"] .detail')
     detail = page.locator('[data-testid="detail-view"] .detail')
     # the unit the arrows reached is the one shown
-    assert second.split(":")[0].endswith(f"row {detail.get_attribute('data-y')}, col {detail.get_attribute('data-x')}")
-    page.wait_for_function("() => document.activeElement.closest('[data-testid=detail-view]') !== null")
+    y, x = detail.get_attribute("data-y"), detail.get_attribute("data-x")
+    assert second.split(":")[0].endswith(f"row {y}, col {x}")
+    page.wait_for_function(
+        "() => document.activeElement.closest('[data-testid=detail-view]') !== null"
+    )
     assert "Detail:" in page.text_content('[data-testid="detail-status"]')
     assert page.get_attribute('[data-testid="detail-status"]', "aria-live") == "polite"

@@ -44,7 +44,8 @@ def overflow_report(page) -> dict:
             const scroller = document.getElementById('overview');
             const card = document.getElementById('overview-band').getBoundingClientRect();
             const columns = [...scroller.querySelectorAll('.layer-column')];
-            const outside = columns.filter((c) => c.getBoundingClientRect().right > card.right + 0.5)
+            const outside = columns
+                .filter((c) => c.getBoundingClientRect().right > card.right + 0.5)
                 .map((c) => c.querySelector('.layer-name').textContent);
             const overlaps = [];
             for (const column of columns) {
@@ -100,7 +101,8 @@ def test_clicking_a_unit_brings_its_detail_into_view_and_enter_moves_focus(sized
     page.keyboard.press("Enter")
     page.wait_for_selector('[data-testid="detail-view"] .detail[data-layer="3"]')
     page.wait_for_function(
-        "() => document.activeElement && document.activeElement.matches('[data-testid=detail-view] .detail-header h2')"
+        "() => document.activeElement"
+        " && document.activeElement.matches('[data-testid=detail-view] .detail-header h2')"
     )
     top = page.evaluate("() => document.getElementById('detail-band').getBoundingClientRect().top")
     assert -1 <= top < 800 * 0.6
@@ -115,7 +117,9 @@ def test_after_an_error_the_old_result_is_dimmed_next_to_the_error(sized_page, l
     assert "is-stale" in page.get_attribute("#overview-band", "class")
     assert page.get_attribute("[data-testid=prediction]", "data-stale") == "true"
     assert "could not be inspected" in page.get_by_test_id("prediction").inner_text()
-    opacity = page.eval_on_selector('[data-testid="fmap-0-0"]', "c => Number(getComputedStyle(c).opacity)")
+    opacity = page.eval_on_selector(
+        '[data-testid="fmap-0-0"]', "c => Number(getComputedStyle(c).opacity)"
+    )
     assert opacity < 0.5
     save_screenshot(page, f"error-dims-result-{page.width}px")
     probe.console_errors[:] = [e for e in probe.console_errors if "status of 415" not in e]
@@ -172,7 +176,9 @@ def test_a_blank_image_says_no_digit_found(browser, probe, live_server, width):
         ready(page, live_server)
         page.set_input_files('[data-testid="upload-input"]', files=[
             {"name": "blank.png", "mimeType": "image/png", "buffer": png(255)}])
-        page.wait_for_function("() => document.querySelector('[data-testid=prediction]').dataset.blank === 'true'")
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=prediction]').dataset.blank === 'true'"
+        )
         text = page.get_by_test_id("prediction").inner_text()
         assert text.startswith("No digit found") and "Prediction" not in text
         save_screenshot(page, f"no-digit-found-{width}px")
@@ -193,7 +199,9 @@ def test_clear_clears_the_result_and_the_pad_reads_back_without_a_warning(page, 
         for i in range(12):
             page.mouse.move(box["x"] + 70, box["y"] + 30 + 7 * i)
         page.mouse.up()
-    page.wait_for_function("() => document.querySelector('[data-testid=prediction]').dataset.input === 'pixels'")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=prediction]').dataset.input === 'pixels'"
+    )
     page.get_by_role("button", name="Clear").click()
     assert page.get_by_test_id("prediction").inner_text().startswith("No input yet")
     assert page.locator("#overview canvas").count() == 0

@@ -70,7 +70,9 @@ def open_conv_unit(page, c: int, y: int, x: int) -> str:
     canvas = page.get_by_test_id(f"fmap-0-{c}")
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
-    page.mouse.click(box["x"] + (x + 0.5) * box["width"] / 28, box["y"] + (y + 0.5) * box["height"] / 28)
+    page.mouse.click(
+        box["x"] + (x + 0.5) * box["width"] / 28, box["y"] + (y + 0.5) * box["height"] / 28
+    )
     page.locator(f'.detail[data-layer="0"][data-channel="{c}"][data-y="{y}"][data-x="{x}"]').wait_for()
     return page.locator('[data-testid="detail-conv"] .conv-total .match').inner_text()
 
