@@ -36,7 +36,12 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/hadolint --failure-threshold info Dockerfile
 
-test: $(VENV)/.dev-installed browser-deps
+# axe-core for the browser tests' accessibility checks (package.json / package-lock.json pin it).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: $(VENV)/.dev-installed browser-deps node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 

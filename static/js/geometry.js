@@ -78,7 +78,7 @@ function touchingAlongAxis(i, k, s, p, d, outN) {
 }
 
 /**
- * The inverse of windowTaps (seed 002's backward rule): every output unit (oy, ox) and kernel
+ * The inverse of windowTaps (the convolution's backward rule): every output unit (oy, ox) and kernel
  * tap (ky, kx) whose window reads input pixel (iy, ix). The pixel's delta is the sum over these
  * of delta_out[oy, ox] * weight[ky, kx] (summed over output channels for a convolution).
  * Returns [{oy, ox, ky, kx}] sorted by (oy, ox).

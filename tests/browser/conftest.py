@@ -31,6 +31,19 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
+# The Content-Security-Policy the server sends on every HTML page. Pages are served with it
+# here too (added to each document response when the server did not send it), so a page that
+# needs inline script, an inline event handler or eval fails its test: chromium reports every
+# CSP violation as a console error. The API docs (/docs, /redoc) are left as the server sends
+# them: their pages are not the UI's. (So wait_for_function predicates are written as functions,
+# "() => ...": Playwright polls a bare expression with eval, which the CSP forbids.)
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def _free_port() -> int:
@@ -105,7 +118,15 @@ def _open_page(browser, probe: PageProbe, width: int, height: int, **context_arg
     def guard(route):
         url = route.request.url
         host = urlparse(url).hostname or ""
-        if url.startswith(("data:", "blob:")) or host in LOOPBACK:
+        if host in LOOPBACK and route.request.resource_type == "document" and not urlparse(
+            url
+        ).path.startswith(("/docs", "/redoc")):
+            response = route.fetch()
+            headers = dict(response.headers)
+            if "content-security-policy" not in {k.lower() for k in headers}:
+                headers["content-security-policy"] = CSP
+            route.fulfill(response=response, headers=headers)
+        elif url.startswith(("data:", "blob:")) or host in LOOPBACK:
             route.continue_()
         else:
             probe.external_requests.append(url)
@@ -141,6 +162,32 @@ def phone_page(browser, probe, request):
         context.close()
     assert probe.external_requests == [], probe.external_requests
     assert probe.console_errors == [], probe.console_errors
+
+
+def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
+    """Run axe-core (node_modules/axe-core, installed by `make test` with npm ci) in the page
+    and return its WCAG 2 A/AA violations of the given impacts, each {id, impact, help, nodes}.
+    The page runs under the CSP (no inline script), so axe is added as a script element whose
+    same-origin URL Playwright answers with the file: the app never serves it."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `npm ci --no-audit --no-fund` (make test does)")
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.route("**/__test-only__/axe.min.js",
+                   lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
+        page.add_script_tag(url="/__test-only__/axe.min.js")
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {
+                runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+                resultTypes: ['violations'],
+            });
+            return r.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
+            }));
+        }"""
+    )
+    return [v for v in result if v["impact"] in impacts]
 
 
 def save_screenshot(page, name: str) -> Path:

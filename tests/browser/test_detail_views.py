@@ -31,11 +31,17 @@ def close(a: float, b: float, rel: float = REL) -> bool:
     return abs(a - b) <= rel * max(1.0, abs(b))
 
 
-def fetch_trace(live_server, model: str) -> dict:
-    """The API's trace of gallery digit SAMPLE (target: the prediction), every tensor decoded."""
+def fetch_trace(live_server, model: str, runner_up: bool = False) -> dict:
+    """The API's trace of gallery digit SAMPLE, every tensor decoded. Its target is the
+    prediction (what the page shows forward), or with runner_up the second most probable class
+    (what the page shows backward by default)."""
+    body = {"sample": SAMPLE, "include": ALL_PARTS}
+    if runner_up:
+        forward = httpx.post(f"{live_server}/api/v1/models/{model}/inspect", json=body, timeout=60)
+        body["target"] = int(np.argsort(forward.json()["probabilities"])[-2])
     response = httpx.post(
         f"{live_server}/api/v1/models/{model}/inspect",
-        json={"sample": SAMPLE, "include": ALL_PARTS},
+        json=body,
         timeout=60,
     )
     assert response.status_code == 200, response.text
@@ -58,9 +64,15 @@ def trace(live_server):
 
 
 @pytest.fixture(scope="module")
-def classic_trace(live_server):
-    """lenet5-classic: tanh activations and average pooling."""
-    return fetch_trace(live_server, "lenet5-classic")
+def backward_trace(live_server):
+    """The trace the page's backward view shows by default: the runner-up as loss target."""
+    return fetch_trace(live_server, MODEL, runner_up=True)
+
+
+@pytest.fixture(scope="module")
+def classic_backward_trace(live_server):
+    """lenet5-classic (tanh activations, average pooling), backward: the runner-up target."""
+    return fetch_trace(live_server, "lenet5-classic", runner_up=True)
 
 
 def is_sample(request) -> bool:
@@ -228,7 +240,8 @@ def test_softmax_probabilities_sum_to_one_and_loss_is_minus_log_p_target(page, l
     save_screenshot(page, "detail_softmax")
 
 
-def test_backward_conv_terms_sum_to_the_input_pixels_delta(page, live_server, trace):
+def test_backward_conv_terms_sum_to_the_input_pixels_delta(page, live_server, backward_trace):
+    trace = backward_trace
     open_sample(page, live_server, mode="backward")
     layer = 3
     _, h, w = trace["layers"][layer]["output"].shape
@@ -262,7 +275,8 @@ def test_backward_conv_terms_sum_to_the_input_pixels_delta(page, live_server, tr
     save_screenshot(page, "detail_conv_backward")
 
 
-def test_backward_shows_each_kernel_beside_its_weight_gradient(page, live_server, trace):
+def test_backward_shows_each_kernel_beside_its_weight_gradient(page, live_server, backward_trace):
+    trace = backward_trace
     open_sample(page, live_server, mode="backward")
     layer = 0
     _, h, w = trace["layers"][layer]["output"].shape
@@ -275,7 +289,8 @@ def test_backward_shows_each_kernel_beside_its_weight_gradient(page, live_server
     assert close(value(page, "detail-conv-bias-grad-sum"), expected, rel=1e-3)
 
 
-def test_backward_pool_routes_the_delta_to_the_winner(page, live_server, trace):
+def test_backward_pool_routes_the_delta_to_the_winner(page, live_server, backward_trace):
+    trace = backward_trace
     open_sample(page, live_server, mode="backward")
     layer = 2
     pool = trace["layers"][layer]
@@ -379,7 +394,8 @@ def test_flatten_unit_maps_back_to_its_channel_row_and_column(page, live_server,
     assert close(value(page, "detail-flatten-out"), trace["layers"][layer]["output"][i])
 
 
-def test_backward_activation_delta_is_delta_out_times_the_slope(page, live_server, trace):
+def test_backward_activation_delta_is_delta_out_times_the_slope(page, live_server, backward_trace):
+    trace = backward_trace
     open_sample(page, live_server, mode="backward")
     layer = 8  # relu3, after fc1: a dense activation
     fc1 = trace["layers"][layer - 1]
@@ -399,8 +415,8 @@ def test_backward_activation_delta_is_delta_out_times_the_slope(page, live_serve
     assert close(value(page, "detail-activation-delta-in-trace"), fc1["grad_output"][unit])
 
 
-def test_average_pool_mean_and_even_split_and_tanh_slope(page, live_server, classic_trace):
-    trace = classic_trace
+def test_average_pool_mean_and_even_split_and_tanh_slope(page, live_server, classic_backward_trace):
+    trace = classic_backward_trace
     open_sample(page, live_server, mode="backward", model="lenet5-classic")
     layer = 2
     pool = trace["layers"][layer]

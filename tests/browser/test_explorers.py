@@ -139,8 +139,10 @@ def test_editing_the_layers_recomputes_and_bad_values_are_named(page, live_serve
     second.locator("[data-key=stride]").fill("0")
     page.wait_for_selector("#rf-error:not([hidden])")
     message = page.locator("#rf-error").inner_text()
-    assert "layer 1" in message and "stride must be >= 1" in message
+    # layers are counted as the list shows them (from 1), the field named beside it
+    assert "Layer 2" in message and "stride must be >= 1" in message
     assert second.locator("[data-key=stride]").get_attribute("aria-invalid") == "true"
+    assert "stride must be >= 1" in page.get_by_test_id("rf-error-1-stride").inner_text()
     assert "stale" in page.locator("#rf-page").get_attribute("class")   # old table dimmed
     save_screenshot(page, "receptive_field_invalid_layer")
     second.locator("[data-key=stride]").fill("2")

@@ -370,6 +370,7 @@ def test_clicking_a_unit_selects_it_and_opens_its_detail_view(page, live_server)
     body = open_inspect_page(page, live_server)
     conv1 = body["layers"][0]
     canvas = page.locator("[data-testid=fmap-0-2]")
+    canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     # Click the centre of cell (row 14, col 9) of the 28x28 map.
     page.mouse.click(box["x"] + box["width"] * (9.5 / 28), box["y"] + box["height"] * (14.5 / 28))
@@ -505,7 +506,8 @@ def test_a_dense_strip_cell_is_its_unit(page, live_server):
     unit = 3
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * (unit + 0.5) / rows)
     readout = page.locator("#hover-readout").inner_text()
-    assert readout.startswith(f"{last['name']} unit {unit}: activation")
+    # the last layer's outputs are the logits, and the readout calls them so
+    assert readout.startswith(f"{last['name']} unit {unit}: logit")
     # A dense unit sees the whole input.
     whole = page.eval_on_selector(".input-column .rf-box", "b => [b.style.height, b.style.width]")
     assert whole == ["100%", "100%"]

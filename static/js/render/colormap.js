@@ -2,6 +2,11 @@
 // sequential map for non-negative values and ColorBrewer's RdBu diverging map (blue < 0 <
 // red, zero a neutral near-white) for signed values.
 
+import { fmt } from '../numbers.js';
+
+/** The UI's one number formatter (re-exported for the modules that draw numbers). */
+export { fmt };
+
 // Matplotlib's viridis sampled at t = 0, 1/8, ..., 1.
 const VIRIDIS = [
   [68, 1, 84], [72, 40, 120], [62, 73, 137], [49, 104, 142], [38, 130, 142],
@@ -60,18 +65,6 @@ export function unionRange(ranges) {
     if (r.max > max) max = r.max;
   }
   return min <= max ? { min, max } : { min: 0, max: 0 };
-}
-
-/** A value to 4 significant digits ("0.9823", "-1.5e-7", "1200"); exact value via title. */
-export function fmt(v) {
-  if (v === null || v === undefined || Number.isNaN(Number(v))) return '—';
-  const x = Number(v);
-  if (x === 0) return '0';
-  if (!Number.isFinite(x)) return x > 0 ? '∞' : '-∞';
-  const magnitude = Math.abs(x);
-  if (magnitude >= 1e-3 && magnitude < 1e6) return String(Number(x.toPrecision(4)));
-  const [mantissa, exponent] = x.toExponential(3).split('e');
-  return `${Number(mantissa)}e${Number(exponent)}`;
 }
 
 /** The colour of one value under a heatmap scale {signed, min, max}. */

@@ -6,7 +6,7 @@ import {
   at, el, layerInput, layerInputGrad, layerInputName, matches, need, note, num, panel,
 } from './detail_parts.js';
 
-// f(x), and f'(x) given x and y = f(x) (seed 000's derivatives; ReLU'(0) = 0 as in the core).
+// f(x), and f'(x) given x and y = f(x) (ReLU'(0) = 0 as in the core).
 const FUNCTIONS = {
   relu: {
     name: 'ReLU', formula: 'max(0, x)', derivative: "1 if x > 0, else 0",
@@ -121,6 +121,7 @@ export function showActivation(ctx) {
       ' × f′(in) ', num(derivative), ' = ',
       num(deltaIn, { testid: 'detail-activation-delta-in', label: 'delta_out × f\'(in)' }),
       ' ; the trace says ', num(reported, { testid: 'detail-activation-delta-in-trace', label: 'trace delta of the input' }),
-      ' ', matches(deltaIn, reported)));
+      // f′ of tanh / sigmoid is 1 − y² / y − y²: float32 rounds its terms, not its difference.
+      ' ', matches(deltaIn, reported, { magnitude: Math.abs(deltaOut) * (1 + fn.f(xIn) ** 2) })));
   return el('div', { class: 'detail-views' }, backward, forward);
 }

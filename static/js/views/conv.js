@@ -1,11 +1,12 @@
 // Convolution detail. Forward: for output unit (o, y, x), the window on every input channel,
 // the kernel slice weight[o, c], their element-wise products and per-channel sums, the bias,
 // and the total beside the trace's own output value; step / play / scrub the window.
-// Backward: for a pixel of the layer's input, seed 002's rule -- its delta is the sum, over
+// Backward: for a pixel of the layer's input, the chain rule -- its delta is the sum, over
 // every output it touched, of that output's delta times the joining weight -- listed term by
 // term beside the trace's delta; and every kernel drawn with its weight gradient.
 
 import { tapsBounds, unitsTouching, windowTaps } from '../geometry.js';
+import { magnitudeOf } from '../numbers.js';
 import {
   at, cellAt, el, heatmapCanvas, layerInput, layerInputGrad, layerInputName, matches, MissingPart, need,
   note, num, numberGrid, panel, signedScale, sum,
@@ -70,12 +71,14 @@ function forwardPanel(ctx, tools) {
   const weightScale = signedScale(Array.from(weight.data));
 
   const channelSums = [];
+  let magnitude = 0; // Σ|products| + |bias|: the scale float32 rounding is relative to
   const rowsOut = [];
   for (let c = 0; c < cIn; c++) {
     const values = taps.map((t) => (t.padding ? 0 : at(input, c, t.iy, t.ix)));
     const weights = taps.map((t) => at(weight, o, c, t.ky, t.kx));
     const products = values.map((v, i) => v * weights[i]);
     const channelSum = sum(products);
+    magnitude += magnitudeOf(products);
     channelSums.push(channelSum);
     const tapAt = (r, k) => r * cols + k;
     const padCls = (r, k) => (taps[tapAt(r, k)].padding ? 'pad' : '');
@@ -118,11 +121,11 @@ function forwardPanel(ctx, tools) {
     num(total, { testid: 'detail-conv-sum', cls: 'total', label: 'sum of products + bias' }),
     el('span', { text: ' ; the trace says ' }),
     num(reported, { testid: 'detail-conv-output', cls: 'total', label: `output[${o}, ${y}, ${x}]` }),
-    ' ', matches(total, reported));
+    ' ', matches(total, reported, { magnitude: magnitude + Math.abs(bias) }));
   const body = el('div', { class: 'conv-rows', testid: 'detail-conv-products' }, ...rowsOut);
   return panel(`Forward: output[${o}, ${y}, ${x}] = Σ_c Σ_taps input × weight + bias`,
     { testid: 'detail-conv', cls: 'conv-forward' },
-    note('Convolution here is cross-correlation (seed 002): the kernel is not flipped. ',
+    note('Convolution here is cross-correlation, as in PyTorch: the kernel is not flipped. ',
       'Hatched cells lie outside the input (zero padding) and read 0.'),
     stepControls(ctx, tools, outH, outW), body, totals);
 }
@@ -136,7 +139,7 @@ function defaultPixel(layer, ctx, inH, inW) {
   return [0, Math.min(inH - 1, Math.max(0, pick.iy)), Math.min(inW - 1, Math.max(0, pick.ix))];
 }
 
-/** Backward: the delta of input pixel (c, iy, ix) by seed 002's rule. */
+/** Backward: the delta of input pixel (c, iy, ix) by the chain rule: Σ over the outputs it fed of δ × weight. */
 function backwardPanel(ctx, pixel) {
   const { trace, layerIndex } = ctx;
   const layer = trace.layers[layerIndex];
@@ -221,12 +224,12 @@ function backwardPanel(ctx, pixel) {
       num(total, { testid: 'detail-conv-backward-sum', cls: 'total', label: 'sum of delta × weight' }),
       ` ; the trace's ${where} = `,
       num(reported, { testid: 'detail-conv-backward-expected', cls: 'total', label: where }),
-      ' ', matches(total, reported)));
+      ' ', matches(total, reported, { magnitude: magnitudeOf(allTerms.map((t) => t.product)) })));
   container.dataset.pixel = `${c},${iy},${ix}`;
   return container;
 }
 
-/** Every kernel weight[o, c] with its gradient dL/dweight[o, c] beside it (issue 10). */
+/** Every kernel weight[o, c] with its gradient dL/dweight[o, c] beside it. */
 function kernelsPanel(ctx) {
   const { trace, layerIndex } = ctx;
   const layer = trace.layers[layerIndex];
@@ -264,13 +267,14 @@ function kernelsPanel(ctx) {
     const o = ctx.channel;
     const [, outH, outW] = layer.grad_output.shape;
     const offset = o * outH * outW;
-    const deltaSum = sum(layer.grad_output.data.subarray(offset, offset + outH * outW));
+    const deltas = layer.grad_output.data.subarray(offset, offset + outH * outW);
+    const deltaSum = sum(deltas);
     const reported = at(biasGrad, o);
     children.push(el('p', { class: 'conv-total' },
       `dL/dbias[${o}] = Σ over the map of δ[${o}] = `,
       num(deltaSum, { testid: 'detail-conv-bias-grad-sum', label: `sum of delta[${o}]` }),
       ' ; the trace says ', num(reported, { testid: 'detail-conv-bias-grad', label: `dL/dbias[${o}]` }),
-      ' ', matches(deltaSum, reported)));
+      ' ', matches(deltaSum, reported, { magnitude: magnitudeOf(deltas) })));
   }
   return panel('Kernels and their weight gradients', { testid: 'detail-conv-kernel-grads' }, ...children);
 }
@@ -295,7 +299,7 @@ export function showConv(ctx, tools) {
     const [, inH, inW] = inputGrad.shape;
     const body = backwardPanel(ctx, defaultPixel(layer, ctx, inH, inW));
     return el('div', { class: 'detail-views' },
-      panel('Backward: an input pixel’s delta (seed 002)', { testid: 'detail-conv-backward' }, body),
+      panel('Backward: an input pixel’s delta = Σ δ_out × weight', { testid: 'detail-conv-backward' }, body),
       kernelsOrNote(ctx),
       forwardPanel(ctx, tools));
   }

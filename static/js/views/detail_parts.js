@@ -2,7 +2,8 @@
 // digits (exact value on hover and in data-value, which the browser tests read), number grids,
 // tensor access and scaled heatmaps with boxes drawn over them.
 
-import { colourOf, drawHeatmap, fmt, rangeOf } from '../render/colormap.js';
+import { agreement, agreementText, fmt } from '../numbers.js';
+import { colourOf, drawHeatmap, rangeOf } from '../render/colormap.js';
 
 /** el('div', {class: 'x', dataset: {a: 1}, testid: 'y'}, child, 'text', ...) -> Element. */
 export function el(tag, attrs = {}, ...children) {
@@ -199,10 +200,18 @@ export function cellAt(canvas, event) {
   return [Math.min(h - 1, Math.max(0, y)), Math.min(w - 1, Math.max(0, x))];
 }
 
-/** "a = b" with both numbers, flagged when they disagree beyond float32 rounding. */
-export function matches(computed, reported) {
-  const a = Number(computed);
-  const b = Number(reported);
-  const ok = Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
-  return el('span', { class: ok ? 'match ok' : 'match bad', text: ok ? '✓ matches' : '✗ differs' });
+/**
+ * The badge beside "computed ; the trace says reported": "✓ matches" when they agree within
+ * float32 rounding of the operands' magnitude (opts: {magnitude, rtol, atol}, see
+ * numbers.agreement), else "✗ differs by X%". Never hidden; the tolerance is in its title.
+ */
+export function matches(computed, reported, opts = {}) {
+  const result = agreement(computed, reported, opts);
+  return el('span', {
+    class: result.ok ? 'match ok' : 'match bad',
+    text: agreementText(result),
+    title: `page ${Number(computed)} vs trace ${Number(reported)}: |difference| = ${result.diff}, `
+      + `allowed ${result.tolerance}`,
+    dataset: { diff: String(result.diff), tolerance: String(result.tolerance) },
+  });
 }

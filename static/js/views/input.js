@@ -62,9 +62,11 @@ function clearPad(canvas) {
 /**
  * The drawing pad: pointer events (mouse, touch, pen) draw white ink on black, the MNIST
  * convention. While drawing, onInput({pixels}) fires debounced; the caller aborts stale requests.
+ * Clear blanks the pad and calls onClear() (the page clears its result).
  */
-export function initDrawPad(canvas, clearButton, onInput) {
-  const context = canvas.getContext('2d');
+export function initDrawPad(canvas, clearButton, onInput, onClear = () => {}) {
+  // The pad is read back after every stroke: tell the browser so (no readback warning).
+  const context = canvas.getContext('2d', { willReadFrequently: true });
   clearPad(canvas);
   let last = null;
   let timer = null;
@@ -121,6 +123,7 @@ export function initDrawPad(canvas, clearButton, onInput) {
   clearButton.addEventListener('click', () => {
     clearTimeout(timer);
     clearPad(canvas);
+    onClear();
   });
 }
 
@@ -129,10 +132,11 @@ export function initDrawPad(canvas, clearButton, onInput) {
 export function renderSamples(gallery, samples, onPick) {
   gallery.replaceChildren(
     ...samples.map((sample, i) => {
+      const cell = document.createElement('div');
+      cell.setAttribute('role', 'listitem');
       const item = document.createElement('button');
       item.type = 'button';
       item.className = 'sample';
-      item.setAttribute('role', 'listitem');
       item.dataset.sampleId = String(sample.id);
       item.dataset.label = String(sample.label);
       item.title = `Sample ${sample.id}: a ${sample.label}`;
@@ -144,7 +148,8 @@ export function renderSamples(gallery, samples, onPick) {
       item.append(image);
       item.tabIndex = i === 0 ? 0 : -1;
       item.addEventListener('click', () => onPick(sample));
-      return item;
+      cell.append(item);
+      return cell;
     }),
   );
   gallery.onkeydown = (event) => {

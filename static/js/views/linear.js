@@ -4,6 +4,7 @@
 // Flatten: the (c, h, w) -> c*H*W + h*W + w mapping of the selected unit.
 
 import { flatIndex, unflattenIndex } from '../geometry.js';
+import { magnitudeOf } from '../numbers.js';
 import {
   at, el, layerInput, layerInputGrad, layerInputName, matches, need, note, num, panel, sum,
 } from './detail_parts.js';
@@ -58,7 +59,7 @@ export function showLinear(ctx) {
       ' + bias ', num(bias, { testid: 'detail-linear-bias', label: `bias[${j}]` }), ' = ',
       num(total, { testid: 'detail-linear-sum', cls: 'total', label: 'sum + bias' }),
       ' ; the trace says ', num(reported, { testid: 'detail-linear-output', cls: 'total', label: `output[${j}]` }),
-      ' ', matches(total, reported)));
+      ' ', matches(total, reported, { magnitude: magnitudeOf(terms.map((t) => t.product)) + Math.abs(bias) })));
   if (ctx.mode !== 'backward') return forward;
 
   const gradOut = need(layer.grad_output, 'deltas (include=gradients)');

@@ -226,6 +226,10 @@ export function renderOverview(container, ctx) {
       };
       wrappers.push(wireMap(canvas, { layerIndex, channel: 0, h: rows, w: cols, toUnit, ctx, tensor, dense: { rows, cols, n } }));
       maps.append(wrappers[0].wrapper);
+      if (layerIndex === trace.layers.length - 1 && trace.classes && trace.classes.length === n) {
+        maps.classList.add('labelled');
+        maps.append(classLabels(trace.classes, rows, cols, cell));
+      }
     }
     column.append(legend, maps);
     columns.push(column);
@@ -280,6 +284,22 @@ export function renderOverview(container, ctx) {
   return { preview, select: (unit) => mark(unit, 'selected-box') };
 }
 
+/** The class names laid out like the logits' strip beside it (unit i in cell i's place). */
+function classLabels(classes, rows, cols, cell) {
+  const labels = element('div', 'class-labels');
+  labels.dataset.testid = 'class-labels';
+  labels.style.gridTemplateRows = `repeat(${rows}, ${cell}px)`;
+  labels.style.gridTemplateColumns = `repeat(${cols}, minmax(${cell}px, max-content))`;
+  classes.forEach((name, i) => {
+    const [row, col] = denseCellOf(i, rows);
+    const label = element('span', 'class-label', String(name));
+    label.style.gridRow = String(row + 1);
+    label.style.gridColumn = String(col + 1);
+    labels.append(label);
+  });
+  return labels;
+}
+
 function sizeCanvas(canvas, h, w) {
   const cell = cellSize(h, w);
   canvas.style.width = `${w * cell}px`;
@@ -293,7 +313,8 @@ function wireMap(canvas, { layerIndex, channel, h, w, toUnit, ctx, tensor, dense
   canvas.dataset.channel = String(channel);
   canvas.tabIndex = 0;
   canvas.setAttribute('role', 'button');
-  canvas.setAttribute('aria-label', canvas.title || `layer ${layerIndex} map ${channel}`);
+  canvas.setAttribute('aria-label', `${canvas.title || `layer ${layerIndex} map ${channel}`}; `
+    + 'arrow keys move between units, Enter shows the detail');
   const wrapper = element('div', 'fmap');
   wrapper.append(canvas);
   const valueOf = (unit) => {
@@ -308,15 +329,46 @@ function wireMap(canvas, { layerIndex, channel, h, w, toUnit, ctx, tensor, dense
   canvas.addEventListener('pointerleave', () => ctx.onHover?.(null, null));
   canvas.addEventListener('click', (event) => {
     const unit = toUnit(event);
-    if (unit) ctx.onSelect?.(unit);
+    if (unit) ctx.onSelect?.(unit, { keyboard: false });
   });
-  // Keyboard: Enter / Space selects the map's strongest unit (largest |value|).
+  // Keyboard: arrow keys move a cursor between the map's units (starting at its strongest
+  // unit, the largest |value|), shown like a hover; Enter / Space selects the cursor's unit.
+  let cursor = null;
+  canvas.addEventListener('blur', () => {
+    if (cursor) ctx.onHover?.(null, null);
+  });
   canvas.addEventListener('keydown', (event) => {
-    if (event.key !== 'Enter' && event.key !== ' ') return;
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      ctx.onSelect?.(cursor || strongestUnit(tensor, layerIndex, channel, dense), { keyboard: true });
+      return;
+    }
+    const move = ARROWS[event.key];
+    if (!move) return;
     event.preventDefault();
-    ctx.onSelect?.(strongestUnit(tensor, layerIndex, channel, dense));
+    cursor = moveUnit(cursor || strongestUnit(tensor, layerIndex, channel, dense), move, { h, w, dense });
+    ctx.onHover?.(cursor, valueOf(cursor));
   });
   return { wrapper, h, w, dense };
+}
+
+const ARROWS = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+
+/** A unit moved by [dy, dx] within its map (clamped); a dense unit moves along its strip's
+ * grid (up / down by one unit, left / right by one column). */
+export function moveUnit(unit, [dy, dx], { h, w, dense = null }) {
+  if (dense) {
+    const [row, col] = denseCellOf(unit.channel, dense.rows);
+    const r = Math.min(dense.rows - 1, Math.max(0, row + dy));
+    const c = Math.min(dense.cols - 1, Math.max(0, col + dx));
+    const next = Math.min(dense.n - 1, denseUnitAt(r, c, dense.rows));
+    return { ...unit, channel: next, y: 0, x: 0 };
+  }
+  return {
+    ...unit,
+    y: Math.min(h - 1, Math.max(0, unit.y + dy)),
+    x: Math.min(w - 1, Math.max(0, unit.x + dx)),
+  };
 }
 
 /** The unit of largest |value| in a map (or in a dense layer). */

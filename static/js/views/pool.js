@@ -1,13 +1,13 @@
 // Pooling detail. Forward: the window on the pool's input, its winner (max, from the trace's
 // pool_indices) or its mean (average), and the output; the pooling mask (pool_mask, or the
-// winners counted from pool_indices) drawn over the input map. Backward (seeds 001, 002): the
+// winners counted from pool_indices) drawn over the input map. Backward: the
 // output's delta routed to the winner (max) or split evenly (mean), beside the trace's delta
 // of the pool's input.
 
 import {
   decodePoolIndex, tapsBounds, unitsTouching, windowGeometry, windowTaps,
 } from '../geometry.js';
-import { fmt } from '../render/colormap.js';
+import { fmt, magnitudeOf } from '../numbers.js';
 import {
   at, el, heatmapCanvas, layerInput, layerInputGrad, layerInputName, matches, need, note, num,
   numberGrid, panel, signedScale, sum,
@@ -44,6 +44,33 @@ function maskPlane(layer, c, inH, inW) {
   return { data: counts, source: 'pool_indices' };
 }
 
+/** True when another cell of the window holds the winner's value: the winner is then only
+ * the first maximum in row-major order (typically an all-zero window after a ReLU). */
+export function isTie(values, winnerValue) {
+  let hits = 0;
+  for (const v of values) if (v !== null && v === winnerValue) hits += 1;
+  return hits > 1;
+}
+
+/** Per input cell of channel c: 1 when every window it won was a tie (a flat region). */
+function tieOnlyPlane(layer, input, c, inH, inW) {
+  const indices = layer.pool_indices;
+  const [, outH, outW] = indices.shape;
+  const real = new Uint8Array(inH * inW);
+  const tie = new Uint8Array(inH * inW);
+  for (let oy = 0; oy < outH; oy++) {
+    for (let ox = 0; ox < outW; ox++) {
+      const index = at(indices, c, oy, ox);
+      const [wy, wx] = decodePoolIndex(index, inW);
+      const { taps } = windowTaps(layer.config, oy, ox, inH, inW);
+      const values = taps.map((t) => (t.padding ? null : at(input, c, t.iy, t.ix)));
+      if (isTie(values, at(input, c, wy, wx))) tie[index] = 1;
+      else real[index] = 1;
+    }
+  }
+  return tie.map((t, i) => (t && !real[i] ? 1 : 0));
+}
+
 export function showPool(ctx) {
   const { trace, layerIndex, channel: c, y, x } = ctx;
   const layer = trace.layers[layerIndex];
@@ -78,9 +105,17 @@ export function showPool(ctx) {
 
   const mask = isMax ? maskPlane(layer, c, inH, inW) : null;
   const marks = [];
+  let ties = 0;
   if (isMax) {
+    // Winners of flat windows (ties) are drawn faint and thin: they carry no information.
+    const tieOnly = layer.pool_indices ? tieOnlyPlane(layer, input, c, inH, inW) : null;
     for (let i = 0; i < inH * inW; i++) {
-      if (mask.data[i] > 0) marks.push({ y: Math.floor(i / inW), x: i % inW, colour: '#fdd835', width: 1.5, halo: false });
+      if (!(mask.data[i] > 0)) continue;
+      const tie = tieOnly && tieOnly[i];
+      ties += tie ? 1 : 0;
+      marks.push(tie
+        ? { y: Math.floor(i / inW), x: i % inW, colour: 'rgba(120, 120, 120, 0.6)', width: 0.75, halo: false }
+        : { y: Math.floor(i / inW), x: i % inW, colour: '#fdd835', width: 1.5, halo: false });
     }
   }
   const cell = Math.max(4, Math.floor(168 / Math.max(inH, inW)));
@@ -93,12 +128,14 @@ export function showPool(ctx) {
     forwardMap.dataset.testid = 'detail-pool-mask';
     forwardMap.dataset.source = mask.source;
     forwardMap.dataset.winners = String(marks.length);
+    forwardMap.dataset.ties = String(ties);
   }
 
   const forwardChildren = [
     el('div', { class: 'conv-row' },
       el('figure', {}, forwardMap, el('figcaption', {
-        text: isMax ? `channel ${c}: cells outlined in yellow won a window (the pooling mask, from ${mask.source})`
+        text: isMax ? `channel ${c}: cells outlined in yellow won a window (the pooling mask, from ${mask.source}); `
+          + `${ties} faint grey outline${ties === 1 ? '' : 's'}: won only flat windows (tie: first in row-major order)`
           : `channel ${c} with the window`,
       })),
       windowGrid),
@@ -110,14 +147,19 @@ export function showPool(ctx) {
       num(at(input, c, winner.wy, winner.wx), { testid: 'detail-pool-winner-value', label: 'input at the winner' }),
       ' ; output = ', num(reported, { testid: 'detail-pool-output', label: `output[${c}, ${y}, ${x}]` }),
       ' ', matches(at(input, c, winner.wy, winner.wx), reported)));
-    forwardChildren.push(note('Ties go to the first maximum in row-major window order.'));
+    const tie = isTie(values, at(input, c, winner.wy, winner.wx));
+    forwardChildren.push(note(tie
+      ? el('strong', { testid: 'detail-pool-tie', text: 'tie: first in row-major order. ' }) : null,
+    tie ? 'Several cells of this window hold the maximum, so the winner carries no information: '
+      + 'the first one in row-major order wins, and only it receives the delta.'
+      : 'Ties go to the first maximum in row-major window order.'));
   } else {
     const total = sum(values.filter((v) => v !== null));
     forwardChildren.push(el('p', { class: 'conv-total' },
       'mean = Σ window / ', el('span', { text: String(divisor) }), ' = ', num(total), ` / ${divisor} = `,
       num(total / divisor, { testid: 'detail-pool-mean', label: 'mean of the window' }),
       ' ; output = ', num(reported, { testid: 'detail-pool-output', label: `output[${c}, ${y}, ${x}]` }),
-      ' ', matches(total / divisor, reported)));
+      ' ', matches(total / divisor, reported, { magnitude: magnitudeOf(values.filter((v) => v !== null)) / divisor })));
     if (layer.config.count_include_pad !== false && taps.some((t) => t.padding)) {
       forwardChildren.push(note('Padding cells count towards the divisor (count_include_pad).'));
     }
@@ -188,5 +230,5 @@ function backwardPanel(ctx, { taps, rows, cols, winner, divisor, inH, inW }) {
       `at (${cy}, ${cx}): Σ of what the ${contributions.length} window(s) containing it routed = `,
       num(total, { testid: 'detail-pool-routed-sum', label: 'sum of routed deltas' }),
       ' ; the trace says ', num(reported, { testid: 'detail-pool-input-grad', label: 'trace delta' }),
-      ' ', matches(total, reported)));
+      ' ', matches(total, reported, { magnitude: magnitudeOf(contributions) })));
 }

@@ -1,7 +1,8 @@
-// Softmax and cross-entropy (seed 004): logits, exp shifted by the max, normalisation,
+// Softmax and cross-entropy: logits, exp shifted by the max, normalisation,
 // probabilities beside the trace's, -log p(target) = the loss, dL/dlogits = p - y beside the
 // last layer's delta, and the information measures H(y, p) = H(y) + KL(y || p).
 
+import { crossEntropyFromLogits, lossTolerance } from '../numbers.js';
 import { el, matches, note, num, numbers, panel, sum } from './detail_parts.js';
 
 // A table row; `columnClass(k)` marks the target's and the chosen class's columns.
@@ -24,17 +25,14 @@ export function showSoftmax(ctx) {
   const columnClass = (i) => [i === target ? 'target' : '', i === chosen ? 'chosen' : '']
     .join(' ').trim();
   const names = Array.from({ length: k }, (_, i) => String(classes[i] ?? i));
-  const m = Math.max(...logits);
-  const shifted = logits.map((z) => z - m);
-  const exps = shifted.map(Math.exp);
-  const total = sum(exps);
+  // -log p(target) by log-sum-exp in float64, exact even when p(target) ~ 1; the server
+  // computes the trace's loss the same way, so the two agree to 1e-9 relative.
+  const { loss, logSumExp: logTotal, shifted, exps, total, max: m } = crossEntropyFromLogits(logits, target);
   const p = exps.map((e) => e / total);
   const y = names.map((_, i) => (i === target ? 1 : 0));
   const dlogits = p.map((pi, i) => pi - y[i]);
   const last = trace.layers[trace.layers.length - 1];
   const reportedDelta = last && last.grad_output ? numbers(last.grad_output) : null;
-  // -log p(target) as log-sum-exp minus the shifted logit: exact even when p(target) ~ 1.
-  const loss = Math.log(total) - shifted[target];
   const pSum = sum(reportedP);
 
   const probabilityCells = reportedP.map((v, i) => el('span', {}, num(v, {
@@ -58,13 +56,14 @@ export function showSoftmax(ctx) {
     el('p', { class: 'conv-total' },
       'Σ exp = ', num(total, { label: 'sum of exp(z - max)' }), ' ; Σ p (trace) = ',
       num(pSum, { testid: 'detail-softmax-sum', label: 'sum of the probabilities' }),
-      ' ', matches(pSum, 1)),
+      ' ', matches(pSum, 1, { magnitude: 1 })),
     el('p', { class: 'conv-total' },
-      `loss = −log p(${names[target]}) = log Σ exp − (z${target} − max) = `, num(Math.log(total)),
+      `loss = −log p(${names[target]}) = log Σ exp − (z${target} − max) = `, num(logTotal, { label: 'log Σ exp(z − max)' }),
       ' − ', num(shifted[target]), ' = ',
       num(loss, { testid: 'detail-softmax-neglogp', label: '-log p(target)' }),
       ' ; the trace’s loss = ', num(trace.loss, { testid: 'detail-softmax-loss', label: 'loss' }),
-      ' ', matches(loss, trace.loss)),
+      ' ', matches(loss, trace.loss, lossTolerance(shifted[target])),
+      el('span', { class: 'muted', text: ' (float64 log-sum-exp on both sides: held to 1e-9 relative)' })),
   ];
   if (info.cross_entropy !== undefined) {
     const hy = info.target_entropy ?? 0;
@@ -72,7 +71,9 @@ export function showSoftmax(ctx) {
       'H(y, p) = ', num(info.cross_entropy, { testid: 'detail-softmax-cross-entropy', label: 'cross-entropy' }),
       ' = H(y) ', num(hy, { label: 'H(y)' }), ' + KL(y‖p) ',
       num(info.kl_divergence, { testid: 'detail-softmax-kl', label: 'KL(y || p)' }),
-      ' ', matches(hy + info.kl_divergence, info.cross_entropy),
+      ' ', matches(loss, info.cross_entropy, lossTolerance(shifted[target])),
+      ' (the page’s loss); H(y) + KL = ', num(hy + info.kl_divergence, { label: 'H(y) + KL(y || p)' }),
+      ' ', matches(hy + info.kl_divergence, info.cross_entropy, { rtol: 1e-9, atol: lossTolerance(shifted[target]).atol }),
       ' ; entropy of the prediction H(p) = ',
       num(info.entropy, { testid: 'detail-softmax-entropy', label: 'H(p)' })));
   }
