@@ -46,6 +46,7 @@ router = APIRouter(prefix="/api/v1/lessons", tags=["lessons"])
 
 @router.get(
     "/perceptron/datasets/{name}",
+    operation_id="perceptron_dataset",
     response_model=Dataset,
     summary="A seeded 2-D dataset: AND, OR, XOR, two moons or concentric circles",
     responses=error_responses(422),
@@ -80,6 +81,7 @@ def _train(request: TrainRequest) -> dict[str, Any]:
 
 @router.post(
     "/perceptron/train",
+    operation_id="perceptron_train",
     response_model=TrainResponse,
     summary="Run the next training steps of a perceptron or an MLP on 2-D points",
     description=(
@@ -125,6 +127,7 @@ def _fc_as_conv(model_id: str, sample: int, unit: int) -> dict[str, Any]:
 
 @router.get(
     "/fc-as-conv",
+    operation_id="fc_as_conv",
     response_model=FcAsConvResponse,
     summary="A model's first fully connected layer as a convolution, on a gallery digit",
     description=(
@@ -238,6 +241,7 @@ _MAP_BODY = {
 
 @router.post(
     "/fc-as-conv/map",
+    operation_id="fc_as_conv_map",
     response_model=MapResponse,
     summary="Slide the fully convolutional version of a model over a canvas: a prediction map",
     description=(

@@ -25,6 +25,7 @@ TYPES_IMPORT = "from ...types import Response, UNSET"
 OPERATIONS = {
     "healthz", "list_models", "get_model", "inspect", "list_samples", "get_sample_image",
     "receptive_field", "list_receptive_field_presets",
+    "perceptron_dataset", "perceptron_train", "fc_as_conv", "fc_as_conv_map",
 }
 
 
@@ -80,7 +81,7 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     types = importlib.import_module("convscope_client.types")
     ops = {
         name: importlib.import_module(f"convscope_client.api.{tag}.{name}")
-        for tag in ("health", "models", "inspect", "samples", "receptive_field")
+        for tag in ("health", "models", "inspect", "samples", "receptive_field", "lessons")
         for name in OPERATIONS
         if (Path(api.__file__).parent / tag / f"{name}.py").exists()
     }
@@ -147,6 +148,20 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     )
     assert isinstance(chain, m.ReceptiveFieldResponse), chain
     assert chain.layers[1].size == [4, 4] and chain.layers[1].start == [1.5, 1.5]
+
+    xor = ops["perceptron_dataset"].sync(m.PerceptronDatasetName.XOR, client=client, n=8)
+    assert isinstance(xor, m.Dataset) and len(xor.points) == 8
+    trained = ops["perceptron_train"].sync(
+        client=client,
+        body=m.TrainRequest(points=[m.Point(x=p.x, y=p.y, label=p.label) for p in xor.points],
+                            model=m.TrainRequestModel.MLP, steps=3),
+    )
+    assert isinstance(trained, m.TrainResponse) and len(trained.steps) == 3
+    fc = ops["fc_as_conv"].sync(client=client, model="lenet5", sample=7)
+    assert isinstance(fc, m.FcAsConvResponse) and fc.prediction == fc.label
+    pixels = [[0.0] * 56 for _ in range(28)]
+    fcn_map = ops["fc_as_conv_map"].sync(client=client, body=m.MapRequest(pixels=pixels))
+    assert not isinstance(fcn_map, m.ErrorResponse), fcn_map
 
 
 def test_datamodel_code_generator_models_parse_real_responses(document, client, tmp_path):
