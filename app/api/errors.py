@@ -13,10 +13,12 @@ _CODES = {
     400: "bad_request",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
     429: "too_many_requests",
+    500: "internal_error",
     503: "busy",
 }
 

@@ -149,7 +149,7 @@ async def _saturated_app_requests(settings: Settings, hold: float):
 
 
 def test_inspect_gets_503_busy_when_the_pool_and_queue_are_full_while_healthz_answers():
-    settings = Settings(workers=1, queue_size=1, processing_timeout=5)
+    settings = Settings(threads=1, queue_size=1, processing_timeout=5)
     health, _, inspect = run(_saturated_app_requests(settings, hold=5))
     assert health.status_code == 200
     assert inspect.status_code == 503
@@ -158,7 +158,7 @@ def test_inspect_gets_503_busy_when_the_pool_and_queue_are_full_while_healthz_an
 
 
 def test_inspect_gets_503_processing_timeout_when_it_waits_too_long():
-    settings = Settings(workers=1, queue_size=4, processing_timeout=0.2)
+    settings = Settings(threads=1, queue_size=4, processing_timeout=0.2)
     _, _, inspect = run(_saturated_app_requests(settings, hold=5))
     assert inspect.status_code == 503
     assert inspect.json()["error"]["code"] == "processing_timeout"
