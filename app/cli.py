@@ -26,7 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from app.api.inspect import inspect_command
+    from app.cli_inspect import inspect_command
 
     return inspect_command(args)
 
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(handler=_serve)
 
-    from app.api.inspect import add_inspect_arguments
+    from app.cli_inspect import add_inspect_arguments
 
     inspect = sub.add_parser(
         "inspect", help="run one image through a model: prediction and per-layer table"

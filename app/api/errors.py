@@ -9,6 +9,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.validation import bounded_problems, invalid_input
+from app.services.errors import ApiError
+
+__all__ = ["ApiError", "error_response", "install_error_handlers"]
+
 _CODES = {
     400: "bad_request",
     404: "not_found",
@@ -21,25 +26,6 @@ _CODES = {
     500: "internal_error",
     503: "busy",
 }
-
-
-class ApiError(Exception):
-    """Raised anywhere in the API layer; rendered as the error envelope."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        headers: dict[str, str] | None = None,
-        **details: Any,
-    ):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers
-        self.details = details
 
 
 def error_response(
@@ -62,16 +48,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {
-                "loc": [str(part) for part in err.get("loc", ())],
-                "msg": str(err.get("msg", "")),
-                "type": str(err.get("type", "")),
-            }
-            for err in exc.errors()
-        ]
-        first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
-        where = ".".join(first["loc"]) or "request"
-        return error_response(
-            422, "invalid_input", f"{where}: {first['msg']}", problems=problems
-        )
+        # Bounded: the first MAX_PROBLEMS problems, short strings (a body of a million bad
+        # items must not become a megabyte error).
+        errors = exc.errors()
+        error = invalid_input(bounded_problems(errors), len(errors))
+        return error_response(error.status, error.code, error.message, **error.details)
