@@ -10,19 +10,9 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from app.server import serve
 
-    from app.settings import Settings
-
-    workers = args.workers if args.workers is not None else Settings.from_env().workers
-    uvicorn.run(
-        "app.main:app",
-        host=args.host,
-        port=args.port,
-        workers=workers,
-        log_level=args.log_level,
-    )
-    return 0
+    return serve(args.host, args.port, args.workers, args.log_level)
 
 
 def _inspect(args: argparse.Namespace) -> int:
