@@ -214,3 +214,63 @@ def test_blas_is_pinned_to_one_thread_per_worker():
     create_app(Settings())
     blas = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
     assert blas and all(pool["num_threads"] == 1 for pool in blas)
+
+
+# ----------------------------------------------------------------------------- one CPU budget
+
+
+@pytest.mark.parametrize(
+    "workers, cpus, threads", [(1, 8, 8), (2, 8, 4), (3, 8, 2), (8, 8, 1), (16, 8, 1), (4, 2, 1)]
+)
+def test_all_worker_processes_together_run_about_one_job_per_cpu(workers, cpus, threads):
+    from app.settings import pool_threads
+
+    assert pool_threads(workers, cpus) == threads
+    assert workers * pool_threads(workers, cpus) <= max(cpus, workers)
+
+
+def test_the_pool_size_follows_the_worker_count_unless_threads_is_set(monkeypatch):
+    import app.settings as settings_module
+
+    monkeypatch.setattr(settings_module, "available_cpus", lambda: 8)
+    assert Settings.from_env({"CONVSCOPE_WORKERS": "4"}).pool_threads == 2
+    assert Settings.from_env({"CONVSCOPE_WORKERS": "4", "CONVSCOPE_THREADS": "3"}).pool_threads == 3
+    limiter = CpuLimiter.from_settings(Settings.from_env({"CONVSCOPE_WORKERS": "2"}))
+    assert limiter.workers == 4
+
+
+def test_a_queued_job_that_reaches_a_worker_after_its_deadline_never_runs():
+    from app.api.limits import JobExpired
+
+    ran = []
+    with pytest.raises(JobExpired):
+        CpuLimiter._call(time.monotonic() - 1, __import__("contextvars").copy_context(),
+                         ran.append, ("late",), {})
+    assert ran == []
+
+
+def test_a_client_that_disconnects_drops_its_queued_job():
+    from app.api.limits import ClientDisconnected
+
+    limiter = CpuLimiter(workers=1, queue_size=2, timeout=5)
+    gate = threading.Event()
+    ran = []
+
+    async def scenario():
+        blocker = asyncio.ensure_future(limiter.run(gate.wait, 5))
+        await asyncio.sleep(0.02)
+        gone = asyncio.Event()
+        waiting = asyncio.ensure_future(limiter.run(ran.append, "queued", disconnected=gone.wait))
+        await asyncio.sleep(0.02)
+        assert limiter.admitted == 2
+        gone.set()
+        with pytest.raises(ClientDisconnected):
+            await waiting
+        assert limiter.admitted == 1  # the queued slot is free at once
+        gate.set()
+        await blocker
+
+    run(scenario())
+    time.sleep(0.05)
+    assert ran == [] and limiter.dropped == 1 and limiter.admitted == 0
+    limiter.shutdown()
