@@ -307,7 +307,7 @@ router.add_api_route(
 @router.get(
     "/receptive-field/presets",
     response_model=list[ReceptiveFieldPreset],
-    summary="The preset layer tables: seed 004's AlexNet, VGG16, ZF-5 and the bundled models",
+    summary="The preset layer tables: AlexNet, VGG16, ZF-5 and the bundled models",
 )
 def receptive_field_presets() -> list[ReceptiveFieldPreset]:
     return [

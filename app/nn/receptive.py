@@ -4,9 +4,9 @@ For every layer, in input-pixel coordinates (Dumoulin & Visin; Araujo et al. 201
 
 - jump:    how far the field moves when the unit index grows by one,
            jump_out = jump_in * stride;
-- size:    the side of the field, size_out = size_in + (d(k - 1) + 1 - 1) * jump_in
-           (seed 004's top-down RF = (RF - 1) * stride + fsize, run bottom-up; dilation uses
-           the effective kernel d(k - 1) + 1);
+- size:    the side of the field, size_out = size_in + d(k - 1) * jump_in (the top-down rule
+           RF_in = (RF_out - 1) * stride + k, run bottom-up; a dilated kernel spans
+           d(k - 1) + 1 pixels);
 - padding: how far unit 0's field reaches past the input's first pixel,
            padding_out = padding_in + p * jump_in;
 - start:   the centre of unit 0's field, (size - 1) / 2 - padding: always a float (x.0 or
@@ -374,7 +374,7 @@ def unit_footprint(
 
 
 def format_table(layers: Sequence[LayerGeometry], rows: Sequence[ReceptiveField]) -> str:
-    """Seed 004's printout as an aligned text table: layer, kernel, stride, padding, output
+    """The receptive-field printout as an aligned text table: layer, kernel, stride, padding, output
     size, jump, RF size, start. Square pairs print as one number, others as h x w."""
 
     def show(value) -> str:
