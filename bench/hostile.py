@@ -60,9 +60,9 @@ async def huge_invalid_bodies(base: str) -> None:
 
 
 async def large_bodies_with_health(base: str, clients: int = 16) -> None:
-    body = json.dumps({"input_size": 224, "layers": [
-        {"kind": "conv2d", "kernel_size": 3, "padding": 1, "name": "x" * 60}] * 200,
-        "junk": ["x" * 1000] * 16}).encode()
+    body = json.dumps({"input_size": 16384, "unit": {"layer": 199, "y": 0, "x": 0}, "layers": [
+        {"kind": "conv2d", "kernel_size": 3, "padding": 1, "name": f"conv{i:03d}" + "x" * 56}
+        for i in range(200)]}).encode()
     health: list[float] = []
     done = asyncio.Event()
 

@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency",
         default="12,48",
         help="comma-separated: one burst per value (default: within the server's capacity of "
-        "workers + queue_size, then well past it)",
+        "workers + queue_size, then well past it); 0: no burst",
     )
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--request-timeout", type=float, default=60.0)
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         "connections)",
     )
     args = parser.parse_args(argv)
-    levels = [int(level) for level in args.concurrency.split(",")]
+    levels = [int(level) for level in args.concurrency.split(",") if int(level) > 0]
 
     port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
