@@ -47,7 +47,7 @@ def _invalid_pixels(problem: str, limit: int) -> ApiError:
 def _pixel_problem(value: Any) -> tuple[str, str] | None:
     if type(value) not in _NUMBERS:
         return "Input should be a valid number", "float_type"
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return "Input should be a finite number", "finite_number"
     if value < 0:
         return "Input should be greater than or equal to 0", "greater_than_equal"
@@ -76,7 +76,9 @@ def check_pixels(pixels: Any, limit: int) -> None:
             )
         elif not (
             all(map(_NUMBERS.__contains__, map(type, row)))
-            and (not row or (math.isfinite(sum(row)) and min(row) >= 0 and max(row) <= 255))
+            # Range first: sum() of a huge JSON integer would overflow a float. A NaN
+            # slips through min/max but not the sum.
+            and (not row or (min(row) >= 0 and max(row) <= 255 and math.isfinite(sum(row))))
         ):
             for j, value in enumerate(row):  # the slow scan, only for a row with a problem
                 problem = _pixel_problem(value)

@@ -64,6 +64,23 @@ def test_a_huge_invalid_body_gets_a_bounded_422(client, path, raw, code):
     bounded_error(client.post(path, content=raw, headers=JSON), 422, code)
 
 
+@pytest.mark.parametrize(
+    "pixels, problem",
+    [
+        (b"[[" + b"9" * 400 + b"]]", "less_than_equal"),
+        (b"[[-" + b"9" * 400 + b", 1]]", "greater_than_equal"),
+        (b"[[1, NaN, " + b"9" * 400 + b"]]", "finite_number"),
+        (b"[[1e999]]", "finite_number"),
+        (b"[[true]]", "float_type"),
+    ],
+    ids=["huge-int", "huge-negative-int", "nan-and-huge-int", "float-overflow", "boolean"],
+)
+def test_out_of_range_pixels_are_a_422_naming_the_first_one(client, pixels, problem):
+    raw = b'{"pixels": ' + pixels + b"}"
+    error = bounded_error(client.post(INSPECT, content=raw, headers=JSON), 422, "invalid_input")
+    assert error["problems"][0]["type"] == problem
+
+
 def test_a_150_kb_canvas_of_strings_lists_only_the_first_problems(client):
     raw = json.dumps({"pixels": [[""] * 1000] * 40}).encode()
     assert len(raw) > 150_000
@@ -97,7 +114,7 @@ PROPERTY = settings(
 )
 junk = st.one_of(
     st.none(), st.booleans(), st.text(max_size=30), st.floats(allow_nan=True),
-    st.integers(min_value=-(10**30), max_value=10**30),
+    st.integers(min_value=-(10**30), max_value=10**30), st.integers(10**300, 10**400),
     st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(),
                                                          max_size=3),
 )
