@@ -195,3 +195,27 @@ def test_receptive_field_work_runs_on_the_cpu_pool(client, monkeypatch):
 
 def test_the_bound_is_the_documented_one():
     assert rf.MAX_FIELD == 2**52
+
+
+any_json = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers(-(10**400), 10**400)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=6) | st.dictionaries(
+        st.sampled_from(["pixels", "sample", "target", "encoding", "include", "layers", "preset",
+                         "input_size", "unit", "pixel", "kind", "kernel_size", "stride",
+                         "padding", "dilation", "ceil_mode", "name", "layer", "y", "x", "z"]),
+        inner, max_size=6,
+    ),
+    max_leaves=40,
+)
+
+
+@PROPERTY
+@given(body=any_json)
+def test_any_json_body_gets_an_answer_never_a_500(client, body):
+    raw = json.dumps(body).encode()  # NaN and Infinity included, as Python writes them
+    for path in (INSPECT, RECEPTIVE):
+        response = client.post(path, content=raw, headers=JSON)
+        assert response.status_code < 500, (path, raw[:300], response.text[:300])
+        if response.status_code >= 400:
+            bounded_error(response, response.status_code)
