@@ -28,10 +28,41 @@ _CODES = {
 }
 
 
+_MAX_MESSAGE = 1000
+_MAX_DETAIL_TEXT = 200
+_MAX_DETAIL_ITEMS = 20
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _bounded(value: Any, depth: int = 0) -> Any:
+    """A detail cut to size: strings to _MAX_DETAIL_TEXT, lists and objects to
+    _MAX_DETAIL_ITEMS entries, three levels deep. Messages often quote what the client sent
+    (a name, a preset, a list of parts), and that may be megabytes."""
+    if isinstance(value, str):
+        return _clip(value, _MAX_DETAIL_TEXT)
+    if depth >= 3:
+        return None if isinstance(value, (list, tuple, dict)) else value
+    if isinstance(value, (list, tuple)):
+        return [_bounded(item, depth + 1) for item in value[:_MAX_DETAIL_ITEMS]]
+    if isinstance(value, dict):
+        return {
+            _clip(str(key), _MAX_DETAIL_TEXT): _bounded(item, depth + 1)
+            for key, item in list(value.items())[:_MAX_DETAIL_ITEMS]
+        }
+    return value
+
+
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None, **details: Any
 ) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, **details}}
+    """The error envelope, bounded (at most about 16 KB, whatever the client sent)."""
+    body = {"error": {
+        "code": code, "message": _clip(message, _MAX_MESSAGE),
+        **{key: _bounded(value) for key, value in details.items()},
+    }}
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -219,3 +219,25 @@ def test_any_json_body_gets_an_answer_never_a_500(client, body):
         assert response.status_code < 500, (path, raw[:300], response.text[:300])
         if response.status_code >= 400:
             bounded_error(response, response.status_code)
+
+
+BIG = "x" * 3_000_000
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        (RECEPTIVE, {"preset": "lenet5", "unit": {"layer": BIG, "y": 0, "x": 0}}),
+        (RECEPTIVE, {"preset": BIG}),
+        (RECEPTIVE, {"layers": [{"kind": BIG, "kernel_size": 3}], "input_size": 5}),
+        (INSPECT, {"sample": 0, "include": ",".join(f"part{i}" for i in range(300_000))}),
+        (INSPECT, {"sample": 0, BIG: 1}),
+    ],
+    ids=["unit-layer-name", "preset-name", "layer-kind", "include-parts", "field-name"],
+)
+def test_an_error_quoting_a_huge_client_value_stays_bounded(client, path, body):
+    bounded_error(client.post(path, json=body), 422)
+
+
+def test_a_404_for_a_huge_model_id_stays_bounded(client):
+    bounded_error(client.get("/api/v1/models/" + "y" * 8000), 404, "model_not_found")
