@@ -14,13 +14,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictInt, ValidationError
 
 from app.api.errors import ApiError
-from app.api.pooled import pooled_json_route
+from app.api.pooled import PooledJsonRoute, pooled
 from app.api.schemas import ErrorResponse, error_responses
 from app.api.validation import check_shape, load_json, validation_error
 from app.nn import receptive
 from app.nn.presets import Preset, get_preset, presets
 
-router = APIRouter(prefix="/api/v1", tags=["receptive field"])
+router = APIRouter(prefix="/api/v1", tags=["receptive field"], route_class=PooledJsonRoute)
 
 # Strict: JSON true/false are not sizes or coordinates (pydantic's lax mode would take them).
 IntOrPair = StrictInt | list[StrictInt]
@@ -226,7 +226,32 @@ def _resolve_unit(unit: ReceptiveFieldUnitIn, rows: list[receptive.ReceptiveFiel
     return index
 
 
-def compute(body: ReceptiveFieldRequest) -> ReceptiveFieldResponse:
+def _receptive_json(raw: bytes) -> bytes:
+    """On the CPU pool: parse, bound, validate, compute, encode."""
+    data = load_json(raw)
+    if isinstance(data, dict):
+        layers = data.get("layers")
+        if isinstance(layers, list) and len(layers) > receptive.MAX_LAYERS:
+            raise _invalid_request(
+                f"{len(layers):,} layers is more than the limit of {receptive.MAX_LAYERS}",
+                "layers",
+            )
+    check_shape(data, max_items=receptive.MAX_LAYERS, max_keys=16, max_depth=4)
+    try:
+        body = ReceptiveFieldRequest.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    return receptive_field(body).model_dump_json().encode()
+
+
+@router.post(
+    "/receptive-field",
+    response_model=ReceptiveFieldResponse,
+    responses=_ERRORS,
+    summary="Receptive fields of a conv / pool chain, and one unit's box in the input",
+)
+@pooled(_receptive_json)  # requests are served by _receptive_json, on the CPU pool
+def receptive_field(body: ReceptiveFieldRequest) -> ReceptiveFieldResponse:
     """Per layer: output size (PyTorch's arithmetic, floor or ceil_mode), jump, field size,
     effective padding and start, per axis. With `unit`, its box in the input."""
     try:
@@ -265,43 +290,6 @@ def compute(body: ReceptiveFieldRequest) -> ReceptiveFieldResponse:
     except receptive.InvalidLayer as exc:
         raise _invalid(exc) from None
     return result
-
-
-
-
-def _receptive_json(raw: bytes) -> bytes:
-    """On the CPU pool: parse, bound, validate, compute, encode."""
-    data = load_json(raw)
-    if isinstance(data, dict):
-        layers = data.get("layers")
-        if isinstance(layers, list) and len(layers) > receptive.MAX_LAYERS:
-            raise _invalid_request(
-                f"{len(layers):,} layers is more than the limit of {receptive.MAX_LAYERS}",
-                "layers",
-            )
-    check_shape(data, max_items=receptive.MAX_LAYERS, max_keys=16, max_depth=4)
-    try:
-        body = ReceptiveFieldRequest.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc) from None
-    return compute(body).model_dump_json().encode()
-
-
-def receptive_field(body: ReceptiveFieldRequest) -> ReceptiveFieldResponse:
-    """Per layer: output size (PyTorch's arithmetic, floor or ceil_mode), jump, field size,
-    effective padding and start, per axis. With `unit`, its box in the input."""
-    return compute(body)  # documents the route; requests are served by _receptive_json
-
-
-router.add_api_route(
-    "/receptive-field",
-    receptive_field,
-    methods=["POST"],
-    response_model=ReceptiveFieldResponse,
-    responses=_ERRORS,
-    summary="Receptive fields of a conv / pool chain, and one unit's box in the input",
-    route_class_override=pooled_json_route(_receptive_json),
-)
 
 
 @router.get(

@@ -181,13 +181,13 @@ def test_receptive_field_work_runs_on_the_cpu_pool(client, monkeypatch):
     import app.api.receptive as receptive_router
 
     threads = []
-    compute = receptive_router.compute
+    compute = receptive_router.receptive_field
 
     def recording(body):
         threads.append(threading.current_thread().name)
         return compute(body)
 
-    monkeypatch.setattr(receptive_router, "compute", recording)
+    monkeypatch.setattr(receptive_router, "receptive_field", recording)
     response = client.post(RECEPTIVE, json={"preset": "lenet5"})
     assert response.status_code == 200
     assert threads and threads[0].startswith("convscope-cpu")

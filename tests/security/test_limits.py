@@ -203,6 +203,10 @@ def test_body_cap_comes_from_settings():
         ("queue_size", "0", 0),
         ("processing_timeout", "2.5", 2.5),
         ("retry_after", "7", 7),
+        ("threads", "3", 3),
+        ("header_timeout", "2.5", 2.5),
+        ("body_timeout", "12", 12.0),
+        ("keep_alive_timeout", "1.5", 1.5),
     ],
 )
 def test_every_limit_is_overridable_by_its_environment_variable(name, raw, value):
