@@ -35,3 +35,23 @@ def test_the_service_gives_the_routers_json(client):
     a, b = json.loads(to_json_bytes(body)), served.json()
     a.pop("timings_ms"), b.pop("timings_ms")
     assert a == b
+
+
+def test_routers_import_no_other_router():
+    import ast
+
+    api = ROOT / "app" / "api"
+    routers = {
+        f"app.api.{path.stem}" for path in api.glob("*.py")
+        if "APIRouter(" in path.read_text()
+    }
+    assert {"app.api.inspect", "app.api.models", "app.api.samples"} <= routers
+    for name in sorted(routers):
+        tree = ast.parse((api / f"{name.rsplit('.', 1)[1]}.py").read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {
+            f"app.api.{alias.name}" for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module == "app.api"
+            for alias in node.names
+        }
+        assert not (imported & routers) - {name}, (name, imported & routers)
