@@ -82,7 +82,9 @@ def test_full_queue_answers_503_busy_with_retry_after():
 
 
 def test_timeout_answers_503_and_keeps_the_slot_until_the_thread_really_ends():
-    limiter = CpuLimiter(workers=1, queue_size=0, timeout=0.1)
+    # 1 s: long enough for the worker thread to have started the job even on a loaded
+    # machine (a job still queued at its timeout is dropped, which frees its slot at once).
+    limiter = CpuLimiter(workers=1, queue_size=0, timeout=1.0)
     gate = threading.Event()
 
     async def scenario():
