@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartParser
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import ApiError, error_response
@@ -319,8 +320,11 @@ class BodyLimitMiddleware:
             await error_response(
                 408, "request_timeout", exc.detail, headers={"Connection": "close"}
             )(scope, receive, send)
-        except ClientDisconnected:
-            pass  # nobody to answer
+        except (ClientDisconnected, ClientDisconnect):
+            if started:
+                raise
+            # The client left before its answer (even before its body arrived): nobody to
+            # answer, and not an error of ours.
         finally:
             _current_disconnect.reset(watch_token)
             _current_limiter.reset(token)

@@ -62,11 +62,11 @@ def test_an_unexpected_error_is_a_json_500_logged_with_its_id_and_the_connection
 def test_jobs_of_clients_that_disconnect_are_dropped_and_real_users_wait_only_for_one():
     bombs = 5
     env = {"CONVSCOPE_THREADS": "1", "CONVSCOPE_QUEUE_SIZE": "16"}
-    with live_server(env, fault="sleep:1.5") as server:
+    with live_server(env, fault="sleep:3") as server:
         sockets = [server.socket() for _ in range(bombs + 1)]
         for sock in sockets:
             sock.sendall(raw_request())
-        time.sleep(0.5)  # one job runs (sleeping 1.5 s), the others wait in the queue
+        time.sleep(1.5)  # one job runs (sleeping 3 s), the others wait in the queue
         for sock in sockets:
             sock.close()
         conn = server.connection(timeout=30)
@@ -79,6 +79,22 @@ def test_jobs_of_clients_that_disconnect_are_dropped_and_real_users_wait_only_fo
         log = server.log()
     assert log.count("queued job dropped") == bombs
     assert log.count("running job's result discarded") == 1
+    assert "Traceback" not in log  # a client leaving is not an error
+
+
+def test_a_client_that_leaves_before_its_body_arrives_is_not_an_error():
+    with live_server() as server:
+        with server.socket() as sock:
+            request = raw_request(b'{"sample": 0, "include": []}' + b" " * 1000)
+            sock.sendall(request[:-500])
+            time.sleep(0.3)
+        conn = server.connection()
+        conn.request("GET", "/healthz")
+        assert conn.getresponse().status == 200
+        conn.close()
+        time.sleep(0.2)
+        log = server.log()
+    assert "Traceback" not in log and "unhandled error" not in log
 
 
 HELD_OPEN = {
