@@ -45,16 +45,9 @@ def bounded_int(lowest: int, highest: int | None = None) -> Callable[[str], int]
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from app.server import serve
 
-    from app.settings import Settings
-
-    workers = args.workers if args.workers is not None else Settings.from_env().workers
-    uvicorn.run(
-        "app.main:app", host=args.host, port=args.port, workers=workers,
-        log_level=args.log_level,
-    )
-    return 0
+    return serve(args.host, args.port, args.workers, args.log_level)
 
 
 def add_serve_command(sub) -> None:

@@ -74,9 +74,9 @@ def check_writable(path: str) -> None:
 
 def inspect_command(args, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the pipeline on one image file; print the table; write the JSON if asked."""
-    from app.api.encoding import parse_include
-    from app.api.errors import ApiError
-    from app.api.inspect import InspectInput, inspect_image
+    from app.services.encoding import parse_include
+    from app.services.errors import ApiError
+    from app.services.inspect import InspectInput, inspect_image
     from app.settings import Settings
 
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
@@ -113,7 +113,7 @@ def inspect_command(args, stdout: TextIO | None = None, stderr: TextIO | None = 
 
 def add_inspect_command(sub) -> None:
     """The `convscope inspect` options (the API's names)."""
-    from app.api.encoding import DEFAULT_INCLUDE, ENCODINGS, INCLUDE_PARTS
+    from app.services.encoding import DEFAULT_INCLUDE, ENCODINGS, INCLUDE_PARTS
 
     parser = sub.add_parser(
         "inspect", help="run one image through a model: prediction and per-layer table",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -10,12 +12,25 @@ from app.api import inspect, lessons, lessons_pages, models, pages, receptive, s
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.limits import install_limits
+from app.api.middleware import RequestContextMiddleware
 from app.api.schemas import Health
 from app.settings import Settings
 
 
+def _log_to_stderr() -> None:
+    """The app's own warnings and errors (`convscope.*`: dropped jobs, 500s with their
+    traceback and request id) go to stderr even when nothing configured logging."""
+    logger = logging.getLogger("convscope")
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+    _log_to_stderr()
     app = FastAPI(
         title="ConvScope API",
         version=__version__,
@@ -29,6 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     install_limits(app, settings)
+    # Last: the outermost of the app's middleware, so that it sees every response (request
+    # id, security headers) and every unhandled exception (JSON 500).
+    app.add_middleware(RequestContextMiddleware)
 
     @app.get(
         "/healthz", tags=["health"], summary="Liveness and readiness probe", response_model=Health,

@@ -27,6 +27,13 @@ def _default_workers() -> int:
     return available_cpus()
 
 
+def pool_threads(workers: int, cpus: int | None = None) -> int:
+    """CPU-pool threads per worker process so that all `workers` processes together run about
+    as many jobs at once as there are CPUs: max(1, cpus // workers)."""
+    cpus = available_cpus() if cpus is None else cpus
+    return max(1, cpus // max(1, workers))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every field can be overridden by the environment variable CONVSCOPE_<FIELD>."""
@@ -36,7 +43,11 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 16_777_216
     max_canvas_side: int = 1024
+    # uvicorn worker processes (`convscope serve` starts this many).
     workers: int = _default_workers()
+    # CPU-pool threads per worker process; 0: max(1, CPUs // workers), so that the whole
+    # machine runs about one CPU-bound job per CPU, whatever the number of processes.
+    threads: int = 0
     # Images more elongated than this (longest side / shortest side) are rejected: not digits.
     max_aspect_ratio: float = 50.0
     # Multipart shape: the `image` file and a handful of small form fields (target, encoding).
@@ -49,6 +60,16 @@ class Settings:
     processing_timeout: float = 20.0
     # Seconds a client is told to wait (Retry-After) when the queue is full.
     retry_after: int = 2
+    # Held-open connections: seconds to send a request's headers (from the connection's start
+    # or the previous response), to send its whole body, and to idle between requests.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: float = 5.0
+
+    @property
+    def pool_threads(self) -> int:
+        """Threads of this process's CPU pool (`threads`, else CPUs // workers)."""
+        return self.threads if self.threads > 0 else pool_threads(self.workers)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -4,10 +4,12 @@ Starts the server as a child process and fires bursts of `--requests` inspect up
 photos, large JPEGs, a 16-megapixel PNG at the pixel cap), one burst per `--concurrency` level
 (by default one within the server's capacity and one well past it, where the excess must get
 503 `busy` quickly), polling /healthz meanwhile. Prints per burst the status counts, latency
-p50/p95/max and the slowest /healthz answer, then the server's peak resident memory. Stops by
-itself: every request has a client timeout and every burst a deadline.
+p50/p95/max and the slowest /healthz answer; then the hostile cases of bench.hostile (huge
+invalid bodies, large bodies with /healthz probed, abandoned uploads, held-open connections);
+then the server's peak resident memory over all of it. Stops by itself: every request has a
+client timeout and every burst a deadline.
 
-    python -m bench.loadtest [--requests 120] [--concurrency 12,48] [--port 0]
+    python -m bench.loadtest [--requests 120] [--concurrency 12,48] [--port 0] [--no-hostile]
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 from PIL import Image
+
+from bench.hostile import run_all
 
 ROOT = Path(__file__).resolve().parent.parent
 INSPECT = "/api/v1/models/lenet5/inspect"
@@ -74,20 +78,15 @@ def peak_rss_mib(pid: int) -> float | None:
 
 
 def start_server(port: int, env: dict[str, str]) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.main:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    return subprocess.Popen(command, cwd=ROOT, env=env)
+    """One uvicorn process with the app's own server options (the header deadline)."""
+    code = (
+        "import uvicorn; from app.server import uvicorn_options; "
+        f"uvicorn.run('app.main:app', host='127.0.0.1', port={port}, log_level='warning', "
+        "access_log=False, **uvicorn_options())"
+    )
+    # One process: its CPU pool gets every CPU unless CONVSCOPE_WORKERS says otherwise.
+    env = {"CONVSCOPE_WORKERS": "1", **env}
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
 
 
 async def wait_ready(base: str, server: subprocess.Popen, deadline: float) -> None:
@@ -220,13 +219,18 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency",
         default="12,48",
         help="comma-separated: one burst per value (default: within the server's capacity of "
-        "workers + queue_size, then well past it)",
+        "workers + queue_size, then well past it); 0: no burst",
     )
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--request-timeout", type=float, default=60.0)
     parser.add_argument("--deadline", type=float, default=240.0, help="seconds per burst")
+    parser.add_argument(
+        "--no-hostile", action="store_true",
+        help="skip the hostile cases (huge invalid bodies, abandoned uploads, held-open "
+        "connections)",
+    )
     args = parser.parse_args(argv)
-    levels = [int(level) for level in args.concurrency.split(",")]
+    levels = [int(level) for level in args.concurrency.split(",") if int(level) > 0]
 
     port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
@@ -258,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             failures += report(concurrency, result, idle)
+        if not args.no_hostile:
+            run_all(base, server.pid, files[2][1])
         peak = peak_rss_mib(server.pid)
         alive = server.poll() is None
     finally:

@@ -36,7 +36,7 @@ def assert_json_equal_up_to_rounding(got, want, path: str = "$") -> None:
     """Two JSON bodies of the inspect API agree: the same keys, strings, integers and shapes,
     tensors (`{"shape", "data", ...}`) and float lists equal up to rounding at their own scale,
     a tensor's min and max up to rounding at the tensor's scale, other floats to 1e-4."""
-    from app.api.encoding import decode_tensor  # only the API's tests need it
+    from app.services.encoding import decode_tensor  # only the API's tests need it
 
     if isinstance(want, dict) and {"shape", "data"} <= want.keys():
         assert isinstance(got, dict) and got.keys() == want.keys(), path

@@ -9,41 +9,60 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.validation import bounded_problems, invalid_input
+from app.services.errors import ApiError
+
+__all__ = ["ApiError", "error_response", "install_error_handlers"]
+
 _CODES = {
     400: "bad_request",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
     429: "too_many_requests",
+    500: "internal_error",
     503: "busy",
 }
 
 
-class ApiError(Exception):
-    """Raised anywhere in the API layer; rendered as the error envelope."""
+_MAX_MESSAGE = 1000
+_MAX_DETAIL_TEXT = 200
+_MAX_DETAIL_ITEMS = 20
 
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        headers: dict[str, str] | None = None,
-        **details: Any,
-    ):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers
-        self.details = details
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _bounded(value: Any, depth: int = 0) -> Any:
+    """A detail cut to size: strings to _MAX_DETAIL_TEXT, lists and objects to
+    _MAX_DETAIL_ITEMS entries, three levels deep. Messages often quote what the client sent
+    (a name, a preset, a list of parts), and that may be megabytes."""
+    if isinstance(value, str):
+        return _clip(value, _MAX_DETAIL_TEXT)
+    if depth >= 3:
+        return None if isinstance(value, (list, tuple, dict)) else value
+    if isinstance(value, (list, tuple)):
+        return [_bounded(item, depth + 1) for item in value[:_MAX_DETAIL_ITEMS]]
+    if isinstance(value, dict):
+        return {
+            _clip(str(key), _MAX_DETAIL_TEXT): _bounded(item, depth + 1)
+            for key, item in list(value.items())[:_MAX_DETAIL_ITEMS]
+        }
+    return value
 
 
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None, **details: Any
 ) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, **details}}
+    """The error envelope, bounded (at most about 16 KB, whatever the client sent)."""
+    body = {"error": {
+        "code": code, "message": _clip(message, _MAX_MESSAGE),
+        **{key: _bounded(value) for key, value in details.items()},
+    }}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -60,16 +79,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {
-                "loc": [str(part) for part in err.get("loc", ())],
-                "msg": str(err.get("msg", "")),
-                "type": str(err.get("type", "")),
-            }
-            for err in exc.errors()
-        ]
-        first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
-        where = ".".join(first["loc"]) or "request"
-        return error_response(
-            422, "invalid_input", f"{where}: {first['msg']}", problems=problems
-        )
+        # Bounded: the first MAX_PROBLEMS problems, short strings (a body of a million bad
+        # items must not become a megabyte error).
+        errors = exc.errors()
+        error = invalid_input(bounded_problems(errors), len(errors))
+        return error_response(error.status, error.code, error.message, **error.details)

@@ -1,35 +1,42 @@
-"""Load controls: the request-body cap and the bounded CPU pool.
+"""Load controls: the request-body cap and deadline, and the bounded CPU pool.
 
 - `BodyLimitMiddleware` (pure ASGI) rejects a body larger than `settings.max_body_bytes` with
   413 before anything parses it: at once when Content-Length declares too much, and while
-  streaming (chunked uploads, lying Content-Length) by counting the bytes received.
-- `CpuLimiter` runs CPU-bound work on `settings.workers` threads (one per CPU) with at most
-  `settings.queue_size` more requests waiting; beyond that a request gets 503 `busy` with
-  Retry-After instead of piling up, and one not answered within `settings.processing_timeout`
-  seconds gets 503 `processing_timeout`. BLAS is pinned to one thread per worker so the workers
-  do not oversubscribe the cores.
-- `run_cpu_bound(fn, *args)` is what an endpoint awaits; it uses the limiter of the app
-  serving the request (set by the middleware), so /healthz and static files never wait on it.
+  streaming (chunked uploads, lying Content-Length) by counting the bytes received. A body not
+  received within `settings.body_timeout` seconds gets 408 `request_timeout`.
+- `CpuLimiter` runs CPU-bound work on `settings.pool_threads` threads (CPUs // worker
+  processes, so the machine runs about one job per CPU) with at most `settings.queue_size` more
+  requests waiting; beyond that a request gets 503 `busy` with Retry-After instead of piling
+  up, and one not answered within `settings.processing_timeout` seconds gets 503
+  `processing_timeout`. A job whose client disconnects is dropped from the queue (or, already
+  running, its result discarded), and a queued job that reaches a worker after its deadline is
+  skipped. BLAS is pinned to one thread per pool thread so they do not oversubscribe the cores.
+- `run_cpu_bound(fn, *args)` is what an endpoint awaits once it has read the body; it uses the
+  limiter of the app serving the request (set by the middleware), so /healthz and static files
+  never wait on it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
+import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartParser
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import ApiError, error_response
 from app.settings import Settings
 
 T = TypeVar("T")
+log = logging.getLogger("convscope.limits")
 
 
 def _bytes(n: int) -> str:
@@ -48,6 +55,24 @@ class BodyTooLarge(HTTPException):
             detail=f"the request body exceeds the limit of {_bytes(limit)}",
         )
         self.limit = limit
+
+
+class BodyTimeout(HTTPException):
+    """The body did not arrive within the deadline (a client holding the request open)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(
+            status_code=408,
+            detail=f"the request body did not arrive within {seconds:g} s (the limit)",
+        )
+
+
+class ClientDisconnected(Exception):
+    """The client went away while its job waited or ran: nobody is left to answer."""
+
+
+class JobExpired(Exception):
+    """A queued job reached a worker after its waiter had given up: skipped, never run."""
 
 
 def _too_large_response(limit: int, declared: int | None = None):
@@ -72,6 +97,7 @@ class CpuLimiter:
         self.capacity = self.workers + max(0, queue_size)
         self.timeout = timeout
         self.retry_after = retry_after
+        self.dropped = 0  # jobs removed from the queue or discarded: their client left
         self._admitted = 0
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
@@ -79,7 +105,7 @@ class CpuLimiter:
     @classmethod
     def from_settings(cls, settings: Settings) -> CpuLimiter:
         return cls(
-            settings.workers,
+            settings.pool_threads,
             settings.queue_size,
             settings.processing_timeout,
             settings.retry_after,
@@ -109,8 +135,22 @@ class CpuLimiter:
             retry_after=self.retry_after,
         )
 
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """fn(*args, **kwargs) on a worker thread; 503 when full or too slow."""
+    @staticmethod
+    def _call(deadline: float, context: contextvars.Context, fn, args, kwargs):
+        if time.monotonic() > deadline:  # its waiter already answered 503: do not run it
+            raise JobExpired
+        return context.run(fn, *args, **kwargs)
+
+    async def run(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        disconnected: Callable[[], Awaitable[Any]] | None = None,
+        **kwargs: Any,
+    ) -> T:
+        """fn(*args, **kwargs) on a worker thread; 503 when full or too slow. When the
+        `disconnected` awaitable ends first (the client left), the job is dropped from the
+        queue, or its result discarded if it already runs, and ClientDisconnected is raised."""
         with self._lock:
             if self._admitted >= self.capacity:
                 raise self._busy(
@@ -119,26 +159,48 @@ class CpuLimiter:
                     f"limit); retry in {self.retry_after} s",
                 )
             self._admitted += 1
-        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        deadline = time.monotonic() + self.timeout
         try:
-            job = self._pool().submit(call)
+            job = self._pool().submit(
+                self._call, deadline, contextvars.copy_context(), fn, args, kwargs
+            )
         except BaseException:
             self._release(None)
             raise
-        # The slot is freed when the work really ends, not when the waiter gives up: a thread
-        # cannot be stopped, and freeing its slot early would oversubscribe the CPUs.
+        # The slot is freed when the work really ends (or is dropped from the queue), not when
+        # the waiter gives up: a running thread cannot be stopped, and freeing its slot early
+        # would oversubscribe the CPUs.
         job.add_done_callback(self._release)
+        waiter = asyncio.wrap_future(job)
+        # A result or error nobody awaits any more is discarded without a warning.
+        waiter.add_done_callback(lambda f: f.cancelled() or f.exception())
+        watch = None if disconnected is None else asyncio.ensure_future(disconnected())
         try:
-            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job)), self.timeout)
-        except TimeoutError:
-            job.cancel()  # drops it if it is still queued; a running job finishes unobserved
-            raise self._busy(
-                "processing_timeout",
-                f"processing took longer than {self.timeout:g} s (the limit); retry later",
-            ) from None
+            done, _ = await asyncio.wait(
+                [waiter] if watch is None else [waiter, watch],
+                timeout=self.timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
         except asyncio.CancelledError:
             job.cancel()
             raise
+        finally:
+            if watch is not None:
+                watch.cancel()
+        if waiter in done:
+            return waiter.result()
+        queued = job.cancel()  # True: it never started and never will
+        if watch is not None and watch in done:
+            self.dropped += 1
+            log.warning(
+                "client disconnected: %s", "queued job dropped" if queued
+                else "running job's result discarded",
+            )
+            raise ClientDisconnected
+        raise self._busy(
+            "processing_timeout",
+            f"processing took longer than {self.timeout:g} s (the limit); retry later",
+        )
 
     def shutdown(self) -> None:
         with self._lock:
@@ -149,6 +211,9 @@ class CpuLimiter:
 
 _current_limiter: contextvars.ContextVar[CpuLimiter | None] = contextvars.ContextVar(
     "convscope_cpu_limiter", default=None
+)
+_current_disconnect: contextvars.ContextVar[Callable[[], Awaitable[Any]] | None] = (
+    contextvars.ContextVar("convscope_disconnect", default=None)
 )
 _fallback_lock = threading.Lock()
 _fallback: CpuLimiter | None = None
@@ -169,19 +234,26 @@ def current_limiter() -> CpuLimiter:
 
 async def run_cpu_bound(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Await fn(*args, **kwargs) on the bounded CPU pool. Raises ApiError 503 `busy` (queue
-    full) or 503 `processing_timeout`, both with a Retry-After header; fn's own exceptions
+    full) or 503 `processing_timeout`, both with a Retry-After header, and ClientDisconnected
+    when the client leaves first (call it once the body is read); fn's own exceptions
     propagate unchanged."""
-    return await current_limiter().run(fn, *args, **kwargs)
+    return await current_limiter().run(
+        fn, *args, disconnected=_current_disconnect.get(), **kwargs
+    )
 
 
 class BodyLimitMiddleware:
-    """Pure ASGI: cap the request body at `max_body_bytes` (413 envelope) and make `limiter`
-    the one `run_cpu_bound` uses for requests to this app."""
+    """Pure ASGI: cap the request body at `max_body_bytes` (413 envelope) and its arrival at
+    `body_timeout` seconds (408 envelope), and make `limiter` the one `run_cpu_bound` uses for
+    requests to this app."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, limiter: CpuLimiter) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, limiter: CpuLimiter, body_timeout: float = 30.0
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.limiter = limiter
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -205,15 +277,28 @@ class BodyLimitMiddleware:
 
         received = 0
         started = False
+        body_done = False
+        body_deadline = time.monotonic() + self.body_timeout
 
         async def receive_limited() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), body_deadline - time.monotonic())
+            except TimeoutError:
+                raise BodyTimeout(self.body_timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge(limit)
+                body_done = not message.get("more_body", False)
             return message
+
+        async def wait_disconnect() -> None:
+            """Ends when the client disconnects; only awaited once the body is read."""
+            while (await receive_limited())["type"] != "http.disconnect":
+                pass
 
         async def send_tracked(message: Message) -> None:
             nonlocal started
@@ -222,18 +307,31 @@ class BodyLimitMiddleware:
             await send(message)
 
         token = _current_limiter.set(self.limiter)
+        watch_token = _current_disconnect.set(wait_disconnect)
         try:
             await self.app(scope, receive_limited, send_tracked)
         except BodyTooLarge:
             if started:
                 raise
             await _too_large_response(limit)(scope, receive, send)
+        except BodyTimeout as exc:
+            if started:
+                raise
+            await error_response(
+                408, "request_timeout", exc.detail, headers={"Connection": "close"}
+            )(scope, receive, send)
+        except (ClientDisconnected, ClientDisconnect):
+            if started:
+                raise
+            # The client left before its answer (even before its body arrived): nobody to
+            # answer, and not an error of ours.
         finally:
+            _current_disconnect.reset(watch_token)
             _current_limiter.reset(token)
 
 
 def pin_blas_threads() -> None:
-    """One BLAS thread per worker: `workers` threads each running a multi-threaded BLAS
+    """One BLAS thread per pool thread: pool threads each running a multi-threaded BLAS
     would oversubscribe the cores. No-op when threadpoolctl is missing."""
     try:
         from threadpoolctl import threadpool_limits
@@ -247,7 +345,10 @@ def install_limits(app: Any, settings: Settings) -> CpuLimiter:
     (also at app.state.cpu_limiter)."""
     limiter = CpuLimiter.from_settings(settings)
     app.state.cpu_limiter = limiter
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, limiter=limiter)
+    app.add_middleware(
+        BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, limiter=limiter,
+        body_timeout=settings.body_timeout,
+    )
     # Keep uploads in memory (they are already capped by the body limit) instead of letting
     # the form parser spill files over 1 MiB to a temporary file on disk: uploaded bytes are
     # never stored.

@@ -6,36 +6,14 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 
-from app.api.encoding import encode_tensor
-from app.api.errors import ApiError
+from app.services.encoding import encode_tensor
 from app.api.schemas import ModelDetail, ModelList, error_responses
-from app.models import Model, list_models, load_model
-from app.models.registry import weights_path
-from app.nn.receptive import network_receptive_fields
+from app.models import Model, load_model
+from app.services.models import available_models, get_model, receptive_fields
+
+__all__ = ["available_models", "get_model", "receptive_fields", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["models"])
-
-
-def get_model(model_id: str) -> Model:
-    """The bundled model, or a 404 envelope naming the known ones."""
-    known = available_models()
-    if model_id not in known:
-        raise ApiError(
-            404, "model_not_found",
-            f"unknown model {model_id!r}; available: {', '.join(known) or 'none'}",
-            model=model_id, available=known,
-        )
-    return load_model(model_id)
-
-
-def available_models() -> list[str]:
-    """Registered models whose trained weights are bundled."""
-    return [m for m in list_models() if weights_path(m).exists()]
-
-
-def receptive_fields(model: Model) -> list[dict | None]:
-    """Per layer {"size", "jump", "start", "padding"} ([h, w] lists) on the model's input."""
-    return network_receptive_fields(model.network, model.input_shape[1:])
 
 
 def model_summary(model: Model) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 Validates a preset name or a layer list, runs app.nn.receptive, and encodes the table. Every
 problem with a layer is a 422 `invalid_layer` naming the layer (index and name) and the field.
+All of it (JSON parsing, validation, arithmetic and encoding) runs on the CPU pool, never on
+the event loop, and the body's shape is bounded before pydantic validates it.
 """
 
 from __future__ import annotations
@@ -9,14 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field, StrictInt, ValidationError
 
 from app.api.errors import ApiError
+from app.api.pooled import PooledJsonRoute, pooled
 from app.api.schemas import ErrorResponse, error_responses
 from app.models.presets import Preset, get_preset, presets
+from app.api.validation import check_shape, load_json, validation_error
 from app.nn import receptive
 
-router = APIRouter(prefix="/api/v1", tags=["receptive field"])
+router = APIRouter(prefix="/api/v1", tags=["receptive field"], route_class=PooledJsonRoute)
 
 # Strict: JSON true/false are not sizes or coordinates (pydantic's lax mode would take them).
 IntOrPair = StrictInt | list[StrictInt]
@@ -104,7 +108,10 @@ class ReceptiveFieldLayer(BaseModel):
     size: list[int] = Field(description="Receptive-field size in input pixels.")
     jump: list[int] = Field(description="Input pixels between neighbouring units.")
     padding: list[int] = Field(description="How far unit 0's field reaches before pixel 0.")
-    start: list[int | float] = Field(description="Centre of unit 0's field (may be x.5).")
+    start: list[float] = Field(
+        description="Centre of unit 0's field: a float, x.0 or x.5 (exact: every size, jump "
+        "and padding is an integer of at most 2**52, beyond which the chain is a 422)."
+    )
     units_seeing: UnitBox | None = Field(
         None, description="With `pixel`: the range of this layer's units whose field holds it "
         "(null when none does: a stride larger than the field skips pixels)."
@@ -219,6 +226,24 @@ def _resolve_unit(unit: ReceptiveFieldUnitIn, rows: list[receptive.ReceptiveFiel
     return index
 
 
+def _receptive_json(raw: bytes) -> bytes:
+    """On the CPU pool: parse, bound, validate, compute, encode."""
+    data = load_json(raw)
+    if isinstance(data, dict):
+        layers = data.get("layers")
+        if isinstance(layers, list) and len(layers) > receptive.MAX_LAYERS:
+            raise _invalid_request(
+                f"{len(layers):,} layers is more than the limit of {receptive.MAX_LAYERS}",
+                "layers",
+            )
+    check_shape(data, max_items=receptive.MAX_LAYERS, max_keys=16, max_depth=4)
+    try:
+        body = ReceptiveFieldRequest.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    return receptive_field(body).model_dump_json().encode()
+
+
 @router.post(
     "/receptive-field",
     operation_id="receptive_field",
@@ -226,6 +251,7 @@ def _resolve_unit(unit: ReceptiveFieldUnitIn, rows: list[receptive.ReceptiveFiel
     responses=_ERRORS,
     summary="Receptive fields of a conv / pool chain, and one unit's box in the input",
 )
+@pooled(_receptive_json)  # requests are served by _receptive_json, on the CPU pool
 def receptive_field(body: ReceptiveFieldRequest) -> ReceptiveFieldResponse:
     """Per layer: output size (PyTorch's arithmetic, floor or ceil_mode), jump, field size,
     effective padding and start, per axis. With `unit`, its box in the input."""

@@ -15,43 +15,17 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from PIL import Image
 
-from app.api.errors import ApiError
 from app.api.schemas import PNG_RESPONSE, SampleList, error_responses
-from app.data import load_digits, split_indices
+from app.data import load_digits
 from app.imaging import png_data_url
+from app.services.samples import gallery_indices, sample_digit
+
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "gallery_indices", "router", "sample_digit"]
 
 router = APIRouter(prefix="/api/v1", tags=["samples"])
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
-
-
-@cache
-def gallery_indices() -> np.ndarray:
-    """Dataset indices of the gallery, in gallery-id order (classes interleaved)."""
-    _, labels = load_digits()
-    _, heldout = split_indices()
-    heldout_labels = labels[heldout]
-    order = np.argsort(heldout_labels, kind="stable")
-    rank = np.empty_like(order)
-    # rank within its class: position in the class-sorted list minus the class's first position
-    starts = np.searchsorted(heldout_labels[order], heldout_labels[order])
-    rank[order] = np.arange(order.size) - starts
-    return heldout[np.lexsort((heldout_labels, rank))]
-
-
-def sample_digit(sample_id: int) -> tuple[np.ndarray, int]:
-    """(uint8 (28, 28) white-on-black digit, label) of a gallery id; 404 envelope if unknown."""
-    ids = gallery_indices()
-    if not 0 <= sample_id < ids.size:
-        raise ApiError(
-            404, "sample_not_found",
-            f"unknown sample {sample_id}; sample ids run from 0 to {ids.size - 1}",
-            sample=sample_id,
-        )
-    images, labels = load_digits()
-    index = ids[sample_id]
-    return images[index], int(labels[index])
 
 
 @cache

@@ -4,13 +4,17 @@ For every layer, in input-pixel coordinates (Dumoulin & Visin; Araujo et al. 201
 
 - jump:    how far the field moves when the unit index grows by one,
            jump_out = jump_in * stride;
-- size:    the side of the field, size_out = size_in + (d(k - 1) + 1 - 1) * jump_in
-           (seed 004's top-down RF = (RF - 1) * stride + fsize, run bottom-up; dilation uses
-           the effective kernel d(k - 1) + 1);
+- size:    the side of the field, size_out = size_in + d(k - 1) * jump_in (the top-down rule
+           RF_in = (RF_out - 1) * stride + k, run bottom-up; a dilated kernel spans
+           d(k - 1) + 1 pixels);
 - padding: how far unit 0's field reaches past the input's first pixel,
            padding_out = padding_in + p * jump_in;
-- start:   the centre of unit 0's field, (size - 1) / 2 - padding (a half-integer when the
-           size is even).
+- start:   the centre of unit 0's field, (size - 1) / 2 - padding: always a float (x.0 or
+           x.5), so it has one numeric type in JSON.
+
+Sizes, jumps and paddings are exact Python integers. A chain whose field, jump or padding
+grows past MAX_FIELD = 2**52 pixels (where a float, and so a JSON number read by JavaScript,
+stops holding every x.5 exactly) is refused with InvalidLayer naming the layer.
 
 Unit i's field is the inclusive range [i * jump - padding, i * jump - padding + size - 1]:
 unclipped it may reach into the padding, clipped it is cut to the input. With dilation the
@@ -38,6 +42,7 @@ NOT_APPLICABLE_KINDS = ("convtranspose2d",)
 MAX_INPUT_SIDE = 16384
 MAX_LAYERS = 200
 MAX_HYPER_PARAMETER = 16384
+MAX_FIELD = 2**52
 
 Box = dict[str, int]
 
@@ -89,8 +94,9 @@ class ReceptiveField:
 
     @property
     def start(self) -> tuple[float, float]:
-        """Centre of unit 0's field in input coordinates: (size - 1) / 2 - padding."""
-        return tuple(_half(s - 1 - 2 * p) for s, p in zip(self.size, self.padding, strict=True))
+        """Centre of unit 0's field in input coordinates: (size - 1) / 2 - padding, a float
+        (exact: sizes and paddings are at most MAX_FIELD)."""
+        return tuple((s - 1 - 2 * p) / 2 for s, p in zip(self.size, self.padding, strict=True))
 
     def fields(self) -> dict[str, list]:
         """{"size", "jump", "start", "padding"} as [h, w] lists (the JSON shape)."""
@@ -98,11 +104,6 @@ class ReceptiveField:
             "size": list(self.size), "jump": list(self.jump), "start": list(self.start),
             "padding": list(self.padding),
         }
-
-
-def _half(twice: int) -> int | float:
-    """twice / 2, as an int when it is whole."""
-    return twice // 2 if twice % 2 == 0 else twice / 2
 
 
 def geometry(
@@ -218,9 +219,22 @@ def receptive_fields(layers: Sequence[LayerGeometry], input_size) -> list[Recept
                 f"{_fmt(layer.padding)} grows the map", "padding",
             )
         size, jump, padding = _step(size, jump, padding, layer)
+        _check_field(index, layer.name, size, jump, padding)
         rows.append(ReceptiveField(layer.name, layer.kind, out, size, jump, padding))
         hw = out
     return rows
+
+
+def _check_field(index: int, name: str, size: Pair, jump: Pair, padding: Pair) -> None:
+    """InvalidLayer when the field, jump or padding has grown past MAX_FIELD pixels."""
+    for field, value in (("size", size), ("jump", jump), ("padding", padding)):
+        if max(value) > MAX_FIELD:
+            raise InvalidLayer(
+                index, name,
+                f"the receptive-field {field} grows past 2**52 = {MAX_FIELD:,} input pixels "
+                "(the largest a JSON number holds exactly); use smaller strides or fewer "
+                "layers", "stride" if field == "jump" else "kernel_size",
+            )
 
 
 def _step(size: Pair, jump: Pair, padding: Pair, layer: LayerGeometry) -> tuple[Pair, Pair, Pair]:
@@ -256,6 +270,7 @@ def network_receptive_fields(network, input_hw: tuple[int, int]) -> list[dict | 
                 name, layer.kind, layer.kernel_size, layer.stride, layer.padding,
                 layer.dilation, getattr(layer, "ceil_mode", False),
             ))
+            _check_field(len(result), name, size, jump, padding)
         elif layer.kind in WHOLE_INPUT_KINDS:
             size, jump, padding = hw, (0, 0), (0, 0)
         result.append(ReceptiveField(name, layer.kind, (0, 0), size, jump, padding).fields())
@@ -359,7 +374,7 @@ def unit_footprint(
 
 
 def format_table(layers: Sequence[LayerGeometry], rows: Sequence[ReceptiveField]) -> str:
-    """Seed 004's printout as an aligned text table: layer, kernel, stride, padding, output
+    """The receptive-field printout as an aligned text table: layer, kernel, stride, padding, output
     size, jump, RF size, start. Square pairs print as one number, others as h x w."""
 
     def show(value) -> str:

@@ -151,3 +151,19 @@ def test_cli_as_a_process_shows_no_traceback(tmp_path):
     assert result.returncode == EXIT_INVALID
     assert result.stderr.strip().startswith("convscope inspect: cannot read")
     assert "Traceback" not in result.stderr
+
+
+def test_the_cli_imports_no_router_or_web_framework():
+    """`convscope inspect` and `rf` run the services, not the HTTP layer."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, app.cli, app.cli_inspect, app.cli_rf, app.services.inspect\n"
+        "bad = sorted(m for m in sys.modules if m.startswith(('app.api', 'fastapi', 'starlette',"
+        " 'uvicorn')))\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60)
+    assert result.stdout.strip() == ""

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from app.api.encoding import decode_tensor
+from app.services.encoding import decode_tensor
 from app.api.samples import sample_digit
 from app.cli import main
 from tests.api.imagery import photo_like, png_bytes

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.api.encoding import INCLUDE_PARTS, decode_tensor
+from app.services.encoding import INCLUDE_PARTS, decode_tensor
 from app.api.samples import sample_digit
 from app.api.schemas import InspectResponse
 from tests.api.imagery import photo_like, png_bytes

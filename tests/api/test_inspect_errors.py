@@ -177,13 +177,13 @@ def test_errors_never_leak_as_500(client):
 
 
 def test_a_pass_that_produces_nan_is_refused_naming_the_tensor(client, lenet5, monkeypatch):
-    import app.api.models as api_models
+    import app.services.models as model_service
     from app.models import Model
 
     broken = lenet5.network.astype(np.float32)
     broken.layers[-1].params["bias"] = np.full(10, np.nan, dtype=np.float32)
     model = Model(lenet5.architecture, broken, lenet5.card)
-    monkeypatch.setattr(api_models, "load_model", lambda model_id: model)
+    monkeypatch.setattr(model_service, "load_model", lambda model_id: model)
     r = client.post(URL, json={"sample": 0})
     error = assert_error(r, 422, "non_finite_result", "non-finite")
     assert error["tensor"] == "fc3.output"

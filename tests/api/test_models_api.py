@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.api.encoding import decode_tensor
+from app.services.encoding import decode_tensor
 from app.api.schemas import ModelDetail, ModelList
 from app.nn.receptive import network_receptive_fields
 

@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 
-from app.api.encoding import decode_tensor
+from app.services.encoding import decode_tensor
 from tests.browser.conftest import save_screenshot
 
 pytestmark = pytest.mark.browser

@@ -82,7 +82,9 @@ def test_full_queue_answers_503_busy_with_retry_after():
 
 
 def test_timeout_answers_503_and_keeps_the_slot_until_the_thread_really_ends():
-    limiter = CpuLimiter(workers=1, queue_size=0, timeout=0.1)
+    # 1 s: long enough for the worker thread to have started the job even on a loaded
+    # machine (a job still queued at its timeout is dropped, which frees its slot at once).
+    limiter = CpuLimiter(workers=1, queue_size=0, timeout=1.0)
     gate = threading.Event()
 
     async def scenario():
@@ -149,7 +151,7 @@ async def _saturated_app_requests(settings: Settings, hold: float):
 
 
 def test_inspect_gets_503_busy_when_the_pool_and_queue_are_full_while_healthz_answers():
-    settings = Settings(workers=1, queue_size=1, processing_timeout=5)
+    settings = Settings(threads=1, queue_size=1, processing_timeout=5)
     health, _, inspect = run(_saturated_app_requests(settings, hold=5))
     assert health.status_code == 200
     assert inspect.status_code == 503
@@ -158,7 +160,7 @@ def test_inspect_gets_503_busy_when_the_pool_and_queue_are_full_while_healthz_an
 
 
 def test_inspect_gets_503_processing_timeout_when_it_waits_too_long():
-    settings = Settings(workers=1, queue_size=4, processing_timeout=0.2)
+    settings = Settings(threads=1, queue_size=4, processing_timeout=0.2)
     _, _, inspect = run(_saturated_app_requests(settings, hold=5))
     assert inspect.status_code == 503
     assert inspect.json()["error"]["code"] == "processing_timeout"
@@ -203,6 +205,10 @@ def test_body_cap_comes_from_settings():
         ("queue_size", "0", 0),
         ("processing_timeout", "2.5", 2.5),
         ("retry_after", "7", 7),
+        ("threads", "3", 3),
+        ("header_timeout", "2.5", 2.5),
+        ("body_timeout", "12", 12.0),
+        ("keep_alive_timeout", "1.5", 1.5),
     ],
 )
 def test_every_limit_is_overridable_by_its_environment_variable(name, raw, value):
@@ -214,3 +220,63 @@ def test_blas_is_pinned_to_one_thread_per_worker():
     create_app(Settings())
     blas = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
     assert blas and all(pool["num_threads"] == 1 for pool in blas)
+
+
+# ----------------------------------------------------------------------------- one CPU budget
+
+
+@pytest.mark.parametrize(
+    "workers, cpus, threads", [(1, 8, 8), (2, 8, 4), (3, 8, 2), (8, 8, 1), (16, 8, 1), (4, 2, 1)]
+)
+def test_all_worker_processes_together_run_about_one_job_per_cpu(workers, cpus, threads):
+    from app.settings import pool_threads
+
+    assert pool_threads(workers, cpus) == threads
+    assert workers * pool_threads(workers, cpus) <= max(cpus, workers)
+
+
+def test_the_pool_size_follows_the_worker_count_unless_threads_is_set(monkeypatch):
+    import app.settings as settings_module
+
+    monkeypatch.setattr(settings_module, "available_cpus", lambda: 8)
+    assert Settings.from_env({"CONVSCOPE_WORKERS": "4"}).pool_threads == 2
+    assert Settings.from_env({"CONVSCOPE_WORKERS": "4", "CONVSCOPE_THREADS": "3"}).pool_threads == 3
+    limiter = CpuLimiter.from_settings(Settings.from_env({"CONVSCOPE_WORKERS": "2"}))
+    assert limiter.workers == 4
+
+
+def test_a_queued_job_that_reaches_a_worker_after_its_deadline_never_runs():
+    from app.api.limits import JobExpired
+
+    ran = []
+    with pytest.raises(JobExpired):
+        CpuLimiter._call(time.monotonic() - 1, __import__("contextvars").copy_context(),
+                         ran.append, ("late",), {})
+    assert ran == []
+
+
+def test_a_client_that_disconnects_drops_its_queued_job():
+    from app.api.limits import ClientDisconnected
+
+    limiter = CpuLimiter(workers=1, queue_size=2, timeout=5)
+    gate = threading.Event()
+    ran = []
+
+    async def scenario():
+        blocker = asyncio.ensure_future(limiter.run(gate.wait, 5))
+        await asyncio.sleep(0.02)
+        gone = asyncio.Event()
+        waiting = asyncio.ensure_future(limiter.run(ran.append, "queued", disconnected=gone.wait))
+        await asyncio.sleep(0.02)
+        assert limiter.admitted == 2
+        gone.set()
+        with pytest.raises(ClientDisconnected):
+            await waiting
+        assert limiter.admitted == 1  # the queued slot is free at once
+        gate.set()
+        await blocker
+
+    run(scenario())
+    time.sleep(0.05)
+    assert ran == [] and limiter.dropped == 1 and limiter.admitted == 0
+    limiter.shutdown()

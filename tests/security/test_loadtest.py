@@ -17,7 +17,7 @@ def test_tiny_loadtest_run_reports_every_figure():
     # A subprocess, as `make loadtest` runs it (and clear of any event loop in this process).
     result = subprocess.run(
         [sys.executable, "-m", "bench.loadtest", "--requests", "8", "--concurrency", "4",
-         "--deadline", "120"],
+         "--deadline", "120", "--no-hostile"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     out = result.stdout

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from app.api.encoding import DEFAULT_INCLUDE, INCLUDE_PARTS
+from app.services.encoding import DEFAULT_INCLUDE, INCLUDE_PARTS
 from app.api.schemas.card import NetworkLayerConfig
 from app.api.schemas.tensor import LayerParams, Tensor
 
@@ -18,7 +18,7 @@ IncludePart = Literal[
 assert set(get_args(IncludePart)) == set(INCLUDE_PARTS)
 
 # A comma list of part names, blanks around names and empty items allowed: exactly what
-# app.api.encoding.parse_include accepts.
+# app.services.encoding.parse_include accepts.
 _PART = "(?:" + "|".join(INCLUDE_PARTS) + ")"
 INCLUDE_PATTERN = rf"^\s*(?:{_PART}\s*)?(?:,\s*(?:{_PART}\s*)?)*$"
 assert re.match(INCLUDE_PATTERN, " activations, ,pool_mask ")

@@ -1,4 +1,4 @@
-"""app.api.encoding: Tensors round-trip exactly, include parts parse, masks count winners."""
+"""app.services.encoding: Tensors round-trip exactly, include parts parse, masks count winners."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from app.api.encoding import (
+from app.services.encoding import (
     DEFAULT_INCLUDE,
     INCLUDE_PARTS,
     NonFiniteError,

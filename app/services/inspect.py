@@ -1,0 +1,133 @@
+"""The inspect pipeline for one image, apart from HTTP: decode -> preprocess -> forward +
+backward -> encode. POST /api/v1/models/{id}/inspect and `convscope inspect` both call
+`inspect_image` and serialize its result with `to_json_bytes`, so they give the same JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from app.services.encoding import DEFAULT_INCLUDE, ENCODINGS, NonFiniteError, encode_trace
+from app.imaging import ImageRejected, decode_image, pixels_to_image, png_data_url, preprocess
+from app.services.errors import ApiError
+from app.services.models import get_model, receptive_fields
+from app.services.samples import sample_digit
+from app.settings import Settings
+
+PREVIEW_SIDE = 160
+
+
+@dataclass
+class InspectInput:
+    """One request's image (exactly one of the three sources) and options."""
+
+    image: bytes | None = None
+    pixels: list[list[float]] | None = None
+    sample: int | None = None
+    target: int | None = None
+    encoding: str = "base64"
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 3)
+
+
+def _rejected(exc: ImageRejected) -> ApiError:
+    return ApiError(exc.status, exc.code, exc.message, **(exc.details or {}))
+
+
+def step_preview(image: np.ndarray) -> np.ndarray:
+    """A preprocessing step's uint8 (H, W) image, shrunk to a longer side of at most
+    PREVIEW_SIDE for the response: a noisy 512 px photo would otherwise cost ~200 KB per step.
+    The 28x28 steps (what the network saw) are never resized."""
+    if max(image.shape) <= PREVIEW_SIDE:
+        return image
+    preview = Image.fromarray(image)
+    preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.BOX)
+    return np.asarray(preview)
+
+
+def _check_target(target: int | None, classes: list[str]) -> None:
+    if target is not None and not 0 <= target < len(classes):
+        raise ApiError(
+            422, "invalid_target",
+            f"target {target} is out of range: this model has classes 0 to {len(classes) - 1}",
+            field="target", classes=len(classes),
+        )
+
+
+def inspect_image(model_id: str, source: InspectInput, settings: Settings) -> dict[str, Any]:
+    """The pipeline for one image: decode -> preprocess -> forward + backward -> encode.
+
+    Returns the inspect response body (InspectResponse as a dict). Raises ApiError.
+    """
+    started = time.perf_counter()
+    model = get_model(model_id)
+    _check_target(source.target, model.classes)
+    if source.encoding not in ENCODINGS:
+        raise ApiError(422, "invalid_encoding", f"encoding must be one of {', '.join(ENCODINGS)}")
+    timings = dict(source.timings_ms)
+
+    tick = time.perf_counter()
+    try:
+        if source.sample is not None:
+            digit, _ = sample_digit(source.sample)
+            timings["decode"] = _ms(tick)
+            tick = time.perf_counter()
+            network_input = digit
+            steps = [("sample", digit)]
+        else:
+            if source.image is not None:
+                gray = decode_image(source.image, settings)
+            else:
+                gray = pixels_to_image(source.pixels, settings)
+            timings["decode"] = _ms(tick)
+            tick = time.perf_counter()
+            prepared = preprocess(gray)
+            network_input = prepared.input[0]
+            steps = prepared.steps
+    except ImageRejected as exc:
+        raise _rejected(exc) from None
+    timings["preprocess"] = _ms(tick)
+
+    tick = time.perf_counter()
+    trace = model.trace(network_input, source.target)
+    timings["forward_backward"] = _ms(tick)
+
+    tick = time.perf_counter()
+    try:
+        body = encode_trace(
+            trace, model_id=model.id, classes=model.classes,
+            receptive_fields=receptive_fields(model),
+            preprocessing=[
+                {"step": name, "image": png_data_url(step_preview(image))}
+                for name, image in steps
+            ],
+            include=source.include, encoding=source.encoding,
+        )
+    except NonFiniteError as exc:
+        raise ApiError(
+            422, "non_finite_result",
+            f"the pass produced non-finite numbers ({exc}); the input cannot be inspected",
+            tensor=exc.name,
+        ) from None
+    timings["encode"] = _ms(tick)
+    # No ink found: the network saw all zeros, and the last preprocessing step says "blank".
+    body["blank"] = source.sample is None and steps[-1][0] == "blank"
+    timings["total"] = _ms(started)
+    body["timings_ms"] = timings
+    return body
+
+
+def to_json_bytes(body: dict[str, Any]) -> bytes:
+    """The response body as compact JSON bytes. allow_nan=False: a NaN that slipped past
+    encode_trace fails loudly instead of becoming invalid JSON."""
+    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()

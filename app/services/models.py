@@ -1,0 +1,30 @@
+"""The bundled models: look one up (404 envelope when unknown) and its receptive fields."""
+
+from __future__ import annotations
+
+from app.models import Model, list_models, load_model
+from app.models.registry import weights_path
+from app.nn.receptive import network_receptive_fields
+from app.services.errors import ApiError
+
+
+def get_model(model_id: str) -> Model:
+    """The bundled model, or a 404 envelope naming the known ones."""
+    known = available_models()
+    if model_id not in known:
+        raise ApiError(
+            404, "model_not_found",
+            f"unknown model {model_id!r}; available: {', '.join(known) or 'none'}",
+            model=model_id, available=known,
+        )
+    return load_model(model_id)
+
+
+def available_models() -> list[str]:
+    """Registered models whose trained weights are bundled."""
+    return [m for m in list_models() if weights_path(m).exists()]
+
+
+def receptive_fields(model: Model) -> list[dict | None]:
+    """Per layer {"size", "jump", "start", "padding"} ([h, w] lists) on the model's input."""
+    return network_receptive_fields(model.network, model.input_shape[1:])
