@@ -16,7 +16,6 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.services.encoding import INCLUDE_PARTS, parse_include
 from app.api.schemas import InspectJsonRequest, InspectMultipartRequest
 from app.api.validation import (
     MAX_PROBLEMS,
@@ -25,6 +24,7 @@ from app.api.validation import (
     load_json,
     validation_error,
 )
+from app.services.encoding import INCLUDE_PARTS, parse_include
 from app.services.errors import ApiError
 from app.services.inspect import InspectInput
 from app.settings import Settings

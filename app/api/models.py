@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 
-from app.services.encoding import encode_tensor
 from app.api.schemas import ModelDetail, ModelList, error_responses
 from app.models import Model, load_model
+from app.services.encoding import encode_tensor
 from app.services.models import available_models, get_model, receptive_fields
 
 __all__ = ["available_models", "get_model", "receptive_fields", "router"]

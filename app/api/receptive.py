@@ -16,8 +16,8 @@ from pydantic import BaseModel, Field, StrictInt, ValidationError
 from app.api.errors import ApiError
 from app.api.pooled import PooledJsonRoute, pooled
 from app.api.schemas import ErrorResponse, error_responses
-from app.models.presets import Preset, get_preset, presets
 from app.api.validation import check_shape, load_json, validation_error
+from app.models.presets import Preset, get_preset, presets
 from app.nn import receptive
 
 router = APIRouter(prefix="/api/v1", tags=["receptive field"], route_class=PooledJsonRoute)

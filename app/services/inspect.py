@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from app.services.encoding import DEFAULT_INCLUDE, ENCODINGS, NonFiniteError, encode_trace
 from app.imaging import ImageRejected, decode_image, pixels_to_image, png_data_url, preprocess
+from app.services.encoding import DEFAULT_INCLUDE, ENCODINGS, NonFiniteError, encode_trace
 from app.services.errors import ApiError
 from app.services.models import get_model, receptive_fields
 from app.services.samples import sample_digit

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 
-from app.services.encoding import decode_tensor
 from app.api.samples import sample_digit
 from app.cli import main
+from app.services.encoding import decode_tensor
 from tests.api.imagery import photo_like, png_bytes
 from tests.floats import assert_json_equal_up_to_rounding
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.services.encoding import INCLUDE_PARTS, decode_tensor
 from app.api.samples import sample_digit
 from app.api.schemas import InspectResponse
+from app.services.encoding import INCLUDE_PARTS, decode_tensor
 from tests.api.imagery import photo_like, png_bytes
 from tests.floats import assert_equal_up_to_rounding
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.services.encoding import decode_tensor
 from app.api.schemas import ModelDetail, ModelList
 from app.nn.receptive import network_receptive_fields
+from app.services.encoding import decode_tensor
 
 
 def test_models_lists_lenet5_with_its_card_figures(client, lenet5):

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from app.nn import MaxPool2d
 from app.services.encoding import (
     DEFAULT_INCLUDE,
     INCLUDE_PARTS,
@@ -18,7 +19,6 @@ from app.services.encoding import (
     parse_include,
     pool_mask,
 )
-from app.nn import MaxPool2d
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int32, np.int64])

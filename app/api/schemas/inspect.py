@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from app.services.encoding import DEFAULT_INCLUDE, INCLUDE_PARTS
 from app.api.schemas.card import NetworkLayerConfig
 from app.api.schemas.tensor import LayerParams, Tensor
+from app.services.encoding import DEFAULT_INCLUDE, INCLUDE_PARTS
 
 IncludePart = Literal[
     "activations", "gradients", "pool_indices", "pool_mask", "params", "param_grads"
