@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.api.errors import ApiError
 from app.api.lessons_schemas import (
     MAP_MAX_SIDE,
     MAP_MIN_SIDE,
@@ -24,9 +23,8 @@ from app.api.lessons_schemas import (
     TrainResponse,
 )
 from app.api.limits import run_cpu_bound
-from app.api.models import get_model
-from app.api.samples import sample_digit
 from app.api.schemas import error_responses
+from app.api.validation import check_shape, load_json, validation_error
 from app.imaging import ImageRejected, decode_image, pixels_to_image
 from app.lessons.datasets import EXTENT, make_dataset
 from app.lessons.fc_as_conv import (
@@ -36,6 +34,9 @@ from app.lessons.fc_as_conv import (
     upload_to_canvas,
 )
 from app.lessons.perceptron import LessonInputError, TrainSetup, train
+from app.services.errors import ApiError
+from app.services.models import get_model
+from app.services.samples import sample_digit
 from app.settings import Settings
 
 router = APIRouter(prefix="/api/v1/lessons", tags=["lessons"])
@@ -176,17 +177,12 @@ def _rejected(exc: ImageRejected) -> ApiError:
 
 
 def _map_json(model_id: str, raw: bytes, settings: Settings) -> dict[str, Any]:
+    data = load_json(raw)
+    check_shape(data, max_items=settings.max_canvas_side, max_keys=4, max_depth=3)
     try:
-        body = MapRequest.model_validate_json(raw)
+        body = MapRequest.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False)
-        if any(err["type"] == "json_invalid" for err in errors):
-            raise ApiError(400, "invalid_json",
-                           f"the body is not valid JSON: {errors[0]['msg']}") from None
-        where = ".".join(str(p) for p in errors[0]["loc"]) or "body"
-        raise ApiError(422, "invalid_input", f"{where}: {errors[0]['msg']}",
-                       problems=[{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]}
-                                 for e in errors[:10]]) from None
+        raise validation_error(exc) from None
     try:
         canvas = pixels_to_image(body.pixels, settings)
     except ImageRejected as exc:
