@@ -24,6 +24,7 @@ As a graph node (`output_only=True`) forward(x) returns `output` alone; h_n and 
 the cache (`cache.h_n`, `cache.c_n`) and in `record`'s trace. `LastStep` then picks
 output[:, -1] for a classifier head, and `ImageRows` feeds an image to it row by row:
 Sequential([ImageRows(), LSTM(28, 64, output_only=True), LastStep(), Linear(64, 10)]).
+Those nodes live in app.nn.recurrent_nodes and are re-exported here.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from app.nn.layers import Layer, _positive_sizes, _rng, _uniform_init
+from app.nn.recurrent_nodes import FinalStates, ImageRows, LastStep
 
 GATES = ("i", "f", "g", "o")
 
@@ -267,7 +269,10 @@ class _Recurrent(Layer):
         steps = self._backward(dy, cache)[2] if dy is not None else None
         directions = []
         for d, dc in enumerate(cache.directions):
-            flip = (lambda a, d=d: None if a is None else (a[:, ::-1] if d else a))
+
+            def flip(a, d=d):
+                return None if a is None else (a[:, ::-1] if d else a)
+
             h = self.hidden_size
             gates = {}
             if self.gate_count == 4:
@@ -384,48 +389,8 @@ class LSTM(_Recurrent):
             dh_next = a @ w_hh
         return da, grad_h, grad_c, dh_next, dc_next
 
-class ImageRows(Layer):
-    """Reads an image row by row: x (N, C, H, W) -> (N, H, C*W), one time step per row."""
-
-    kind = "imagerows"
-
-    def output_shape(self, input_shape):
-        n, c, h, w = input_shape
-        return (n, h, c * w)
-
-    def forward(self, x):
-        self._check_input(x, 4)
-        n, c, h, w = x.shape
-        return np.ascontiguousarray(x.transpose(0, 2, 1, 3)).reshape(n, h, c * w), x.shape
-
-    def backward(self, dy, cache):
-        n, c, h, w = cache
-        return np.ascontiguousarray(dy.reshape(n, h, c, w).transpose(0, 2, 1, 3)), {}
-
-
-class LastStep(Layer):
-    """The last time step of a batch-first sequence: (N, T, F) -> (N, F), i.e. output[:, -1].
-    Also accepts a recurrent layer's torch-style tuple (output, state) and reads output.
-    (For a bidirectional layer, output[:, -1, H:] is the reverse direction's first step.)"""
-
-    kind = "laststep"
-
-    def output_shape(self, input_shape):
-        return (input_shape[0], input_shape[2])
-
-    def forward(self, x):
-        if isinstance(x, tuple):
-            x = x[0]
-        self._check_input(x, 3)
-        return x[:, -1], (x.shape, x.dtype)
-
-    def backward(self, dy, cache):
-        shape, dtype = cache
-        dx = np.zeros(shape, dtype=np.result_type(dtype, dy))
-        dx[:, -1] = dy
-        return dx, {}
 
 
 RECURRENT_LAYER_TYPES: dict[str, type[Layer]] = {
-    cls.kind: cls for cls in (RNN, LSTM, ImageRows, LastStep)
+    cls.kind: cls for cls in (RNN, LSTM, ImageRows, LastStep, FinalStates)
 }
