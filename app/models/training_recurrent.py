@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,7 +25,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from app.data import split_indices
+from app.data import HELDOUT_PER_CLASS, SPLIT_SEED, split_indices
 from app.models.registry import (
     MODELS_DIR,
     Architecture,
@@ -178,6 +180,7 @@ def train_recurrent_model(model_id: str, recipe: RecurrentRecipe | None = None,
         "classes": list(arch.classes), "parameter_count": network.parameter_count,
         "data": {**DATA_CARD, "split": {
             "train": int(len(train_idx)), "heldout": int(len(heldout_idx)),
+            "heldout_per_class": HELDOUT_PER_CLASS, "split_seed": SPLIT_SEED,
             "function": "app.data.split_indices"}},
         "training": {
             **config.as_dict(),
@@ -204,6 +207,11 @@ def train_recurrent_model(model_id: str, recipe: RecurrentRecipe | None = None,
             for r in reports
         ],
         "training_seconds": round(seconds, 1),
+        "machine": {
+            "cores": os.cpu_count(), "blas_threads": TRAINING_BLAS_THREADS,
+            "platform": platform.platform(), "python": platform.python_version(),
+            "numpy": np.__version__,
+        },
         "reproduce": f"OPENBLAS_NUM_THREADS=1 python -m app.models.training_recurrent {model_id}",
     }
     return Sequential(list(network)), card, reports

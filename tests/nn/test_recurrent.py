@@ -409,3 +409,22 @@ def test_last_step_reads_the_output_of_a_torch_style_tuple():
 def test_bad_sizes_and_shapes_raise_a_clear_value_error(make, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         make()
+
+
+@given(
+    shape=st.lists(st.integers(0, 4), min_size=1, max_size=4),
+    bi=st.booleans(), batch_first=st.booleans(), lstm=st.booleans(),
+)
+@settings(max_examples=60, deadline=None)
+def test_any_input_shape_gives_the_documented_output_or_a_value_error(
+    shape, bi, batch_first, lstm
+):
+    layer = (LSTM if lstm else RNN)(3, 2, bidirectional=bi, batch_first=batch_first, rng=0)
+    x = np.zeros(shape, dtype=np.float32)
+    try:
+        (out, _), _ = layer.forward(x)
+    except ValueError as exc:
+        assert "expects" in str(exc)
+        assert len(shape) != 3 or shape[2] != 3 or 0 in shape
+    else:
+        assert out.shape == (*shape[:2], 2 * (2 if bi else 1))
