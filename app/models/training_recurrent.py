@@ -103,7 +103,7 @@ RECIPES: dict[str, RecurrentRecipe] = {
         clip_norm=5.0,
     ),
     "rnn-rows": RecurrentRecipe(
-        TrainConfig(epochs=30, batch_size=64, learning_rate=0.02, momentum=0.9,
+        TrainConfig(epochs=30, batch_size=64, learning_rate=0.05, momentum=0.9,
                     weight_decay=5e-4, schedule="cosine", warmup_epochs=1.0,
                     augment=_AUGMENT, seed=0),
         clip_norm=1.0,
