@@ -17,8 +17,11 @@ the forward direction's h_t in [..., :H] and the backward direction's in [..., H
 c_n are (D, N, H), h0 and c0 too (zeros when omitted). dy is d_output alone (the common case:
 nothing reads h_n), or (d_output, d_h_n) for an RNN, (d_output, (d_h_n, d_c_n)) or
 (d_output, d_h_n, d_c_n) for an LSTM (None for a zero gradient). When the caller gave an
-initial state, dx is a tuple: (dx, dh0) for an RNN, (dx, dh0, dc0) for an LSTM; otherwise
-dx is the array alone.
+initial state, dx is a tuple: (dx, dh0) for an RNN, (dx, dh0, dc0) for an LSTM (both, when
+either h0 or c0 was given); otherwise dx is the array alone.
+
+`layer.record(cache, dy=None) -> RecurrentTrace`: the pass with a time axis, per direction
+the gates i, f, g, o (LSTM), h_t, c_t and, given dy, dL/dh_t and dL/dc_t, each (N, T, H).
 
 As a graph node (`output_only=True`) forward(x) returns `output` alone; h_n and c_n stay in
 the cache (`cache.h_n`, `cache.c_n`) and in `record`'s trace. `LastStep` then picks
@@ -36,6 +39,11 @@ import numpy as np
 
 from app.nn.layers import Layer, _positive_sizes, _rng, _uniform_init
 from app.nn.recurrent_nodes import FinalStates, ImageRows, LastStep
+
+__all__ = [
+    "GATES", "LSTM", "RECURRENT_LAYER_TYPES", "RNN", "DirectionTrace", "FinalStates",
+    "ImageRows", "LastStep", "RecurrentCache", "RecurrentTrace",
+]
 
 GATES = ("i", "f", "g", "o")
 
