@@ -149,7 +149,6 @@ class _Recurrent(Layer):
     def output_shape(self, input_shape):
         return (*input_shape[:2], self.num_directions * self.hidden_size)
 
-    # -- shapes -------------------------------------------------------------------------
 
     def _batch_first(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
@@ -170,7 +169,6 @@ class _Recurrent(Layer):
             raise ValueError(f"{name} must be shaped {shape} (D, N, H), got {state.shape}")
         return state
 
-    # -- forward --------------------------------------------------------------------------
 
     def _forward(self, x, h0, c0):
         xb = self._batch_first(x)
@@ -206,7 +204,6 @@ class _Recurrent(Layer):
         state = cache.h_n if self.gate_count == 1 else (cache.h_n, cache.c_n)
         return (output, state), cache
 
-    # -- backward -------------------------------------------------------------------------
 
     def _split_dy(self, dy):
         """(d_output batch-first, d_h_n or None, d_c_n or None) from any accepted form."""
@@ -269,7 +266,6 @@ class _Recurrent(Layer):
             return (dx, dh0), grads
         return (dx, dh0, np.stack([s[3] for s in steps])), grads
 
-    # -- trace ----------------------------------------------------------------------------
 
     def record(self, cache: RecurrentCache, dy=None) -> RecurrentTrace:
         """The pass of `cache` with a time axis; with dy (any form backward accepts), also
