@@ -78,9 +78,9 @@ RECURRENT_ARCHITECTURES: dict[str, Architecture] = {
         ),
         Architecture(
             "bilstm-rows", "Bi-LSTM reading rows",
-            "Two LSTMs (64 units each) read the digit's rows top-down and bottom-up; a linear "
+            "Two LSTMs (128 units each) read the digit's rows top-down and bottom-up; a linear "
             "layer classifies both final hidden states side by side.",
-            rows_spec("lstm", 64, bidirectional=True),
+            rows_spec("lstm", 128, bidirectional=True),
         ),
     )
 }
