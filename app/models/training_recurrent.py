@@ -245,6 +245,8 @@ def main(argv: list[str] | None = None) -> None:
                   flush=True)
 
         network, card, _ = train_recurrent_model(model_id, recipe, on_epoch=report)
+        if args.epochs:
+            card["reproduce"] += f" --epochs {args.epochs}"
         save_model(network, card, args.out)
         print(f"{model_id}: held-out {card['heldout']['accuracy']:.3f} "
               f"in {card['training_seconds']} s", flush=True)
