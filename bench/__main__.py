@@ -88,7 +88,11 @@ def main(argv=None) -> int:
             for batch in core.BATCHES:
                 for dtype in core.DTYPES:
                     threads = ("threads",) if batch > 1 and (os.cpu_count() or 1) > 1 else ()
-                    for impl in impls + threads:
+                    if name in core.RECURRENT_NETWORKS:
+                        threads, impls_here = (), ("current",)
+                    else:
+                        impls_here = impls
+                    for impl in impls_here + threads:
                         print(f"bench: {name} batch {batch} {dtype} {impl}", file=sys.stderr)
                         rows += core.bench_network(
                             name, batch, dtype, budget, impl,

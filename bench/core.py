@@ -10,8 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.models.registry import ARCHITECTURES
+from app.models.training_recurrent import RECURRENT_ARCHITECTURES, build_network
 from app.nn import Conv2d, Linear, Sequential, from_spec, softmax_cross_entropy
 from app.nn import functional as nn_functional
+from app.nn.recurrent import LSTM, RNN
 from app.nn.spec import LayerSpec
 from bench.baseline import baseline_network
 from bench.timing import Timing, measure
@@ -37,7 +39,10 @@ TINYVGG_SPEC: list[LayerSpec] = [
 NETWORKS: dict[str, tuple[list[LayerSpec], tuple[int, int, int]]] = {
     "lenet5": (ARCHITECTURES["lenet5"].spec, ARCHITECTURES["lenet5"].input_shape),
     "tinyvgg": (TINYVGG_SPEC, (3, 64, 64)),
+    "lstm-rows": (RECURRENT_ARCHITECTURES["lstm-rows"].spec, (1, 28, 28)),
 }
+# Networks with recurrent layers: no first implementation to compare with, no conv threads.
+RECURRENT_NETWORKS = ("lstm-rows",)
 BATCHES = (1, 64)
 DTYPES = ("float32", "float64")
 PASSES = ("forward", "backward", "forward+backward")
@@ -70,6 +75,10 @@ def forward_macs(layer, input_shape: tuple[int, ...], output_shape: tuple[int, .
         return int(np.prod(output_shape)) * layer.in_channels * kh * kw
     if isinstance(layer, Linear):
         return input_shape[0] * layer.in_features * layer.out_features
+    if isinstance(layer, (LSTM, RNN)):
+        n, t = input_shape[:2]
+        gates = layer.gate_count * layer.hidden_size
+        return n * t * layer.num_directions * gates * (layer.input_size + layer.hidden_size)
     return 0
 
 
@@ -81,6 +90,8 @@ def phase_flops(macs: int, phase: str) -> int:
 
 def build(name: str, dtype: str, impl: str = "current") -> tuple[Sequential, tuple[int, ...]]:
     spec, shape = NETWORKS[name]
+    if name in RECURRENT_NETWORKS:
+        return build_network(spec, rng=0, dtype=np.dtype(dtype)), shape
     network = from_spec(spec, rng=0, dtype=np.dtype(dtype))
     return (baseline_network(network) if impl == "baseline" else network), shape
 
