@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 def wait_for_map(page):
     page.wait_for_function(
-        "document.querySelector('#fc-map-readout').textContent.includes('outputs over')",
+        "() => document.querySelector('#fc-map-readout').textContent.includes('outputs over')",
         timeout=30_000,
     )
 
@@ -24,7 +24,7 @@ def test_fc1_both_ways_and_the_prediction_map_of_gallery_digits(sized_page, live
     page = sized_page
     page.goto(live_server + "/learn/fc-as-conv")
     page.wait_for_function(
-        "document.querySelector('#fc-equation').textContent.includes('as a convolution')"
+        "() => document.querySelector('#fc-equation').textContent.includes('as a convolution')"
     )
     wait_for_map(page)
     assert "8×22 outputs over the 112×56 canvas" in page.locator("#fc-map-readout").inner_text()
@@ -43,7 +43,7 @@ def test_choosing_a_unit_and_an_output_cell_explains_what_it_reads(page, live_se
     page.fill("#fc-unit", "17")
     page.dispatch_event("#fc-unit", "change")
     page.wait_for_function(
-        "document.querySelector('#fc-equation').textContent.includes('unit 17:')"
+        "() => document.querySelector('#fc-equation').textContent.includes('unit 17:')"
     )
     text = page.locator("#fc-equation").inner_text()
     conv = text.split("Σ map ⊙ kernel + b = ")[1].split(";")[0]
@@ -55,7 +55,7 @@ def test_choosing_a_unit_and_an_output_cell_explains_what_it_reads(page, live_se
     scale = grid.bounding_box()["width"] / 112
     grid.click(position={"x": 18 * scale, "y": 18 * scale})
     page.wait_for_function(
-        "document.querySelector('#fc-cell-readout').textContent.startsWith('Output (1, 1)')"
+        "() => document.querySelector('#fc-cell-readout').textContent.startsWith('Output (1, 1)')"
     )
     assert "7: " in page.locator("#fc-cell-readout").inner_text().split(":", 1)[1][:8]
     save_screenshot(page, "lessons_fc_as_conv_cell_1280")
@@ -66,7 +66,7 @@ def test_drawing_on_a_cleared_canvas_changes_the_map(page, live_server):
     wait_for_map(page)
     page.click("#fc-clear")
     page.wait_for_function(
-        "document.querySelector('#fc-map-readout').textContent.includes('outputs over')"
+        "() => document.querySelector('#fc-map-readout').textContent.includes('outputs over')"
     )
     page.locator("#fc-canvas").scroll_into_view_if_needed()
     box = page.locator("#fc-canvas").bounding_box()
