@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from app.models.registry import ARCHITECTURES
 from app.nn.receptive import WINDOWED_KINDS, LayerGeometry, geometry, geometry_from_dict
 
-# Seed 004's net_struct: name -> [(kernel, stride, padding)], layer names. A "pool" name marks
+# The classic receptive-field tables (as used to explain SPP-net's pooling): name ->
+# [(kernel, stride, padding)], layer names. A "pool" name marks
 # max pooling (the papers' choice); everything else is a convolution.
 SEED_TABLES: dict[str, tuple[str, list[tuple[int, int, int]], list[str]]] = {
     "alexnet": (
-        "AlexNet (Krizhevsky et al. 2012), seed 004's table",
+        "AlexNet (Krizhevsky et al. 2012), 224x224 input",
         [(11, 4, 0), (3, 2, 0), (5, 1, 2), (3, 2, 0), (3, 1, 1), (3, 1, 1), (3, 1, 1), (3, 2, 0)],
         ["conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5", "pool5"],
     ),
     "vgg16": (
-        "VGG16 (Simonyan & Zisserman 2014), seed 004's table",
+        "VGG16 (Simonyan & Zisserman 2014), 224x224 input",
         [(3, 1, 1), (3, 1, 1), (2, 2, 0), (3, 1, 1), (3, 1, 1), (2, 2, 0), (3, 1, 1), (3, 1, 1),
          (3, 1, 1), (2, 2, 0), (3, 1, 1), (3, 1, 1), (3, 1, 1), (2, 2, 0), (3, 1, 1), (3, 1, 1),
          (3, 1, 1), (2, 2, 0)],
@@ -31,7 +32,7 @@ SEED_TABLES: dict[str, tuple[str, list[tuple[int, int, int]], list[str]]] = {
          "conv5_3", "pool5"],
     ),
     "zf5": (
-        "ZF-5 (Zeiler & Fergus 2013, as in SPP-net), seed 004's table",
+        "ZF-5 (Zeiler & Fergus 2013, as in SPP-net), 224x224 input",
         [(7, 2, 3), (3, 2, 1), (5, 2, 2), (3, 2, 1), (3, 1, 1), (3, 1, 1), (3, 1, 1)],
         ["conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5"],
     ),

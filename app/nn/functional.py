@@ -218,7 +218,7 @@ def correlate_input_grad(
     """Gradient of `correlate` with respect to its padded input: dy (N, C_out, H_out, W_out)
     and weight (C_out, C_in/groups, kH, kW) -> (N, C_in, H_pad, W_pad).
 
-    Seed 002: an input pixel's delta is the sum, over every output it touched, of that
+    The delta rule: an input pixel's delta is the sum, over every output it touched, of that
     output's delta times the joining weight. Per chunk, one matmul weight^T @ dy gives each
     window's C_in*kH*kW shares, and the kH*kW taps scatter them back onto the plane.
     """

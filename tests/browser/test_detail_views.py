@@ -4,7 +4,7 @@ Each test picks a gallery digit on the page, clicks a unit of a feature map, rea
 full-precision numbers the view puts in data-value attributes, and checks them against the
 trace the API returns for the same digit (fetched here with httpx, decoded with the API's own
 decoder): sum of products + bias = the conv unit's activation, the pooling winner = pool_indices,
-activation in/out, softmax probabilities and loss, and seed 002's backward rule.
+activation in/out, softmax probabilities and loss, and the delta rule of the backward pass.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from app.nn.receptive import (
 
 
 def seed_out_from_in(size, table, count):
-    """Seed 004's outFromIn (Python 2 integer division is floor division)."""
+    """The classic receptive-field script's outFromIn (Python 2 integer division is floor division)."""
     total_stride = 1
     for kernel, stride, pad in table[:count]:
         size = (size - kernel + 2 * pad) // stride + 1
@@ -32,7 +32,7 @@ def seed_out_from_in(size, table, count):
 
 
 def seed_in_from_out(table, count):
-    """Seed 004's inFromOut: RF = (RF - 1) * stride + fsize, top-down."""
+    """The classic receptive-field script's inFromOut: RF = (RF - 1) * stride + fsize, top-down."""
     rf = 1
     for kernel, stride, _ in reversed(table[:count]):
         rf = (rf - 1) * stride + kernel

@@ -1,4 +1,4 @@
-"""Cases worked by hand from the seed articles (see /work/shared/seeds/README.md)."""
+"""Cases worked by hand in the source articles: cross-correlation, the 6x6x3 tensor convolution, the delta rule, parameter sharing, output sizes."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_seed_002_input_delta_is_sum_of_touched_deltas_times_joining_weights():
     layer = _conv_2x2([[1, 2], [3, 4]])
     x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
     y, cache = layer.forward(x)
-    # Cross-correlation (seed 002): y[0,0] = 1*1 + 2*2 + 4*3 + 5*4 = 37, and so on.
+    # Cross-correlation: y[0,0] = 1*1 + 2*2 + 4*3 + 5*4 = 37, and so on.
     np.testing.assert_array_equal(y[0, 0], [[37, 47], [67, 77]])
     dy = np.array([[1.0, -1.0], [2.0, 0.5]])[None, None]
     dx, grads = layer.backward(dy, cache)
@@ -51,7 +51,7 @@ def test_seed_001_6x6x3_image_with_3x3x3_kernel_gives_4x4x1():
     layer = Conv2d(3, 1, 3, rng=rng, dtype=np.float64)
     y, _ = layer.forward(x)
     assert y.shape == (1, 1, 4, 4)
-    # Seed 002: a tensor convolution is the sum over channels of 2-D correlations, plus bias.
+    # A tensor convolution is the sum over channels of 2-D correlations, plus bias.
     per_channel = []
     for c in range(3):
         single = Conv2d(1, 1, 3, bias=False, rng=0, dtype=np.float64)
@@ -85,7 +85,7 @@ def test_seed_000_1000px_image_10px_kernel_991_then_pooling_496_ceil_495_floor()
 
 
 def test_seed_000_shared_10x10_kernel_has_100_weights_whatever_the_image_size():
-    """Seed 000's parameter-sharing argument: the count does not depend on the input."""
+    """The parameter-sharing argument: the count does not depend on the input."""
     layer = Conv2d(1, 1, 10, bias=False, rng=0)
     assert layer.parameter_count == 100
     assert layer.output_shape((1, 1, 1000, 1000)) == (1, 1, 991, 991)
