@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from app.data.text import ALPHABET, CLASSES, PAD, VOCAB_SIZE, encode, pad_batch
+from app.data.text import ALPHABET, CLASSES, MAX_LENGTH, PAD, VOCAB_SIZE, encode, pad_batch
 from app.nn import Graph, from_spec, load_params
 from app.nn.losses import softmax
 from app.nn.spec import LayerSpec
@@ -65,9 +65,10 @@ def build_text_cnn(seed: int = 0, dtype=np.float32) -> Graph:
     return from_spec(text_cnn_spec(), rng=seed, dtype=dtype)
 
 
-def min_length() -> int:
-    """The shortest input every branch can read: the widest window."""
-    return max(WIDTHS)
+def padded_length(length: int) -> int:
+    """The length a string of `length` characters is padded to before the model reads it:
+    MAX_LENGTH (24), as in training, or the string's own length when it is longer."""
+    return max(MAX_LENGTH, length)
 
 
 @dataclass
@@ -81,10 +82,11 @@ class TextModel:
     alphabet: str = ALPHABET
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Strings -> (N, L) indices right-padded with PAD to the longest (at least the widest
-        window). Raises app.data.text.TextRejected for a character outside the alphabet."""
+        """Strings -> (N, L) indices right-padded with PAD to padded_length(longest): the
+        model was trained on strings padded to 24, and reads them the same way in use.
+        Raises app.data.text.TextRejected for a character outside the alphabet."""
         rows = [encode(t) for t in texts]
-        return pad_batch(rows, max(min_length(), *(len(r) for r in rows)))
+        return pad_batch(rows, padded_length(max(len(r) for r in rows)))
 
     def predict(self, texts: list[str]) -> np.ndarray:
         """Strings -> (N, classes) probabilities."""
