@@ -18,7 +18,8 @@ router = APIRouter(prefix="/api/v1/lessons", tags=["lessons"])
 
 
 class TextInspectRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: `"target": false` is not class 0, `"text": 5` is not "5".
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     text: str = Field(
         min_length=1, max_length=MAX_TEXT_LENGTH,
