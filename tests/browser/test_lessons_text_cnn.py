@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import save_screenshot
+from tests.browser.conftest import axe_violations, save_screenshot
 from tests.browser.test_lessons_perceptron import (  # noqa: F401 (a fixture)
     no_sideways_scroll,
     sized_page_fixture,
@@ -39,6 +39,8 @@ def test_a_string_shows_filters_winners_vector_prediction_and_sensitivity(sized_
     assert page.locator("#tc-probs li.tc-predicted").inner_text().startswith("bad")
     assert no_sideways_scroll(page)
     save_screenshot(page, f"lessons_text_cnn_{page.lesson_width}")
+    assert axe_violations(page) == []
+    assert page.locator("h1").count() == 1
 
 
 def test_typing_another_string_reads_its_motif(page, live_server):
@@ -57,6 +59,7 @@ def test_a_letter_outside_a_to_h_is_named_and_nothing_is_sent(page, live_server)
     page.fill("#tc-text", "hello")
     expect(page.locator("#tc-error")).to_contain_text('"l"')
     expect(page.locator("#tc-error")).to_contain_text('"o"')
+    assert axe_violations(page) == []
     page.fill("#tc-text", "hgab")
     expect(page.locator("#tc-error")).to_be_hidden()
     expect(page.locator("#tc-prediction")).to_contain_text("Prediction: hg")
