@@ -47,7 +47,8 @@ def test_typing_another_string_reads_its_motif(page, live_server):
     open_lesson(page, live_server)
     page.fill("#tc-text", "ffaahgaa")
     expect(page.locator("#tc-prediction")).to_contain_text("Prediction: hg")
-    winners = page.locator("#tc-filters tbody tr[data-filter^='conv2'] td.tc-ngram").all_inner_texts()
+    rows = page.locator("#tc-filters tbody tr[data-filter^='conv2'] td.tc-ngram")
+    winners = rows.all_inner_texts()
     assert any(w.startswith('"hg" at 4') for w in winners), winners
     page.click("#tc-examples button:has-text('gcafeb')")
     expect(page.locator("#tc-prediction")).to_contain_text("Prediction: cafe")
