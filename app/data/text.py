@@ -6,9 +6,10 @@ them. The noise may hold near-misses ("ba", "caf", "fe"), so a model must find t
 motif, wherever it is. A string holds at most one motif, once: strings where the noise
 formed a motif (or a second copy) are drawn again.
 
-Generated at load time from a seed (`make_text_dataset`), in a few tens of milliseconds, with
-numpy's PCG64 Generator, whose `integers` stream NumPy keeps stable across versions: the same
-seed gives the same strings everywhere (tests/lessons pin a digest of the default set).
+Generated at load time from a seed (`make_text_dataset`), in about 0.1 s, with numpy's PCG64
+Generator (`integers` and `permutation` only): the same seed gives the same strings on any
+machine. NumPy does not promise a Generator's streams across its versions, so the model card
+and tests/data/test_text.py pin a digest of the default sets: a change would show there.
 
 Encoding: index 0 is padding (`PAD`), letters are 1..8 in alphabet order; a batch of
 variable-length strings is padded on the right with PAD to one length.
