@@ -22,14 +22,14 @@ OUTLINED = """() => [...document.querySelectorAll('#tc-filters tbody tr[data-fil
 
 def open_lesson(page, live_server):
     page.goto(live_server + "/learn/text-cnn")
-    expect(page.locator("#tc-prediction")).to_contain_text("Prediction:", timeout=30_000)
+    expect(page.locator("#tc-prediction")).to_contain_text("Prediction for", timeout=30_000)
 
 
 def test_a_string_shows_filters_winners_vector_prediction_and_sensitivity(sized_page,
                                                                           live_server):
     page = sized_page
     open_lesson(page, live_server)
-    expect(page.locator("#tc-prediction")).to_contain_text("Prediction: bad")
+    expect(page.locator("#tc-prediction")).to_contain_text('Prediction for "gdbadhe": bad')
     assert page.locator("#tc-filters tbody tr[data-filter]").count() == 18
     assert page.locator("#tc-filters thead th").count() == 1 + 24 + 1
     rows = page.evaluate(OUTLINED)
@@ -46,12 +46,12 @@ def test_a_string_shows_filters_winners_vector_prediction_and_sensitivity(sized_
 def test_typing_another_string_reads_its_motif(page, live_server):
     open_lesson(page, live_server)
     page.fill("#tc-text", "ffaahgaa")
-    expect(page.locator("#tc-prediction")).to_contain_text("Prediction: hg")
+    expect(page.locator("#tc-prediction")).to_contain_text('Prediction for "ffaahgaa": hg')
     rows = page.locator("#tc-filters tbody tr[data-filter^='conv2'] td.tc-ngram")
     winners = rows.all_inner_texts()
     assert any(w.startswith('"hg" at 4') for w in winners), winners
     page.click("#tc-examples button:has-text('gcafeb')")
-    expect(page.locator("#tc-prediction")).to_contain_text("Prediction: cafe")
+    expect(page.locator("#tc-prediction")).to_contain_text('Prediction for "gcafeb": cafe')
     save_screenshot(page, "lessons_text_cnn_typed_1280")
 
 
@@ -61,9 +61,11 @@ def test_a_letter_outside_a_to_h_is_named_and_nothing_is_sent(page, live_server)
     expect(page.locator("#tc-error")).to_contain_text('"l"')
     expect(page.locator("#tc-error")).to_contain_text('"o"')
     assert axe_violations(page) == []
+    assert "is-stale" in page.locator("#lesson-root").get_attribute("class")
+    save_screenshot(page, "lessons_text_cnn_error_1280")
     page.fill("#tc-text", "hgab")
     expect(page.locator("#tc-error")).to_be_hidden()
-    expect(page.locator("#tc-prediction")).to_contain_text("Prediction: hg")
+    expect(page.locator("#tc-prediction")).to_contain_text('Prediction for "hgab": hg')
 
 
 def test_choosing_the_class_the_loss_is_against_redraws_the_gradient(page, live_server):

@@ -51,7 +51,7 @@ export function mount(root) {
   }
 
   function drawProbabilities(body) {
-    ui.prediction.textContent = `Prediction: ${body.classes[body.prediction]} `
+    ui.prediction.textContent = `Prediction for "${body.text}": ${body.classes[body.prediction]} `
       + `(${percent(body.probabilities[body.prediction])}). Held-out accuracy of this model: `
       + `${percent(body.heldout_accuracy)}.`;
     ui.probs.replaceChildren(...body.classes.map((name, i) => el('li', {
