@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import inspect, lessons, lessons_pages, models, pages, receptive, samples
+from app.api import inspect, lessons, lessons_pages, lessons_text, models, pages, receptive, samples
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.limits import install_limits
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(samples.router)
     app.include_router(receptive.router)
     app.include_router(lessons.router)
+    app.include_router(lessons_text.router)
     install_docs(app)
     app.include_router(pages.router)
     app.include_router(lessons_pages.router)

@@ -19,6 +19,10 @@ LESSONS = (
      "LeNet-5's fc1 is 120 kernels of 5x5x16; converted, the network slides over a larger "
      "canvas and returns a map of predictions.",
      "lesson_fc_as_conv.html"),
+    ("text-cnn", "A 1-D convolution reads text",
+     "Filters of widths 2, 3 and 4 slide along a string; max-over-time pooling turns any length "
+     "into 18 numbers, and the winning positions show which n-grams fired.",
+     "lesson_text_cnn.html"),
 )
 
 

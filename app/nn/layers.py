@@ -30,6 +30,7 @@ from app.nn.conv import Conv2d, ConvTranspose2d
 from app.nn.dense import Linear
 from app.nn.normalization import BatchNorm2d, Dropout
 from app.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
+from app.nn.sequence import AdaptiveMaxPool1d, Conv1d, Embedding, MaxPool1d, Transpose
 from app.nn.shape import Add, Concat, Flatten, ZeroPad2d
 
 LAYER_TYPES: dict[str, type[Layer]] = {
@@ -38,6 +39,7 @@ LAYER_TYPES: dict[str, type[Layer]] = {
         Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
         BatchNorm2d, Dropout, ReLU, LeakyReLU, ReLU6, Sigmoid, Tanh, Sign, Identity, Flatten,
         ZeroPad2d, Linear, Add, Concat,
+        Conv1d, MaxPool1d, AdaptiveMaxPool1d, Embedding, Transpose,
     )
 }
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+# From base, not app.nn.layers: layers registers these kinds in LAYER_TYPES, so it imports us.
+from app.nn.base import Layer, _positive_sizes, _rng, _uniform_init
 from app.nn.functional import (
     conv_output_size,
     correlate,
@@ -27,7 +29,6 @@ from app.nn.functional import (
     scatter_windows,
     windows,
 )
-from app.nn.layers import Layer, _positive_sizes, _rng, _uniform_init
 
 
 def _int(value: Any, name: str, minimum: int) -> int:
@@ -191,6 +192,10 @@ class MaxPool1d(_Windowed1d):
         indices = np.arange(out_len) * self.stride + tap * self.dilation - self.padding
         return np.ascontiguousarray(y), (indices, tap, x.shape, xp.shape[2])
 
+    def winners(self, cache):
+        """Per output, its winner's position in the (unpadded) input sequence."""
+        return cache[0]
+
     def backward(self, dy, cache):
         indices, tap, shape, padded_len = cache
         kernel, stride, dilation = self._geometry_2d()
@@ -243,6 +248,10 @@ class AdaptiveMaxPool1d(Layer):
         y = np.take_along_axis(gathered, tap[..., None], axis=-1)[..., 0].astype(x.dtype)
         indices = starts + tap
         return y, (indices, x.shape)
+
+    def winners(self, cache):
+        """Per output (N, C, output_size), its winner's position in the input sequence."""
+        return cache[0]
 
     def backward(self, dy, cache):
         indices, shape = cache

@@ -26,6 +26,7 @@ OPERATIONS = {
     "healthz", "list_models", "get_model", "inspect", "list_samples", "get_sample_image",
     "receptive_field", "list_receptive_field_presets",
     "perceptron_dataset", "perceptron_train", "fc_as_conv", "fc_as_conv_map",
+    "text_cnn_inspect",
 }
 
 
@@ -162,6 +163,8 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     pixels = [[0.0] * 56 for _ in range(28)]
     fcn_map = ops["fc_as_conv_map"].sync(client=client, body=m.MapRequest(pixels=pixels))
     assert not isinstance(fcn_map, m.ErrorResponse), fcn_map
+    text = ops["text_cnn_inspect"].sync(client=client, body=m.TextInspectRequest(text="gdbadhe"))
+    assert isinstance(text, m.TextInspectResponse) and text.classes[text.prediction] == "bad"
 
 
 def test_datamodel_code_generator_models_parse_real_responses(document, client, tmp_path):

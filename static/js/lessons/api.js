@@ -45,3 +45,8 @@ export function fcAsConv({ model = 'lenet5', sample = 0, unit = 0 } = {}) {
 export function fcAsConvMap(pixels, { model = 'lenet5', signal } = {}) {
   return post(`${BASE}/fc-as-conv/map?model=${encodeURIComponent(model)}`, { pixels }, signal);
 }
+
+/** POST a string to the text CNN -> filter responses, winners, vector, prediction, gradient. */
+export function textCnnInspect(text, { target = null, signal } = {}) {
+  return post(`${BASE}/text-cnn/inspect`, { text, target }, signal);
+}

@@ -3,6 +3,7 @@
 const PAGES = {
   perceptron: '../pages/perceptron.js',
   'fc-as-conv': '../pages/fc_as_conv.js',
+  'text-cnn': '../pages/text_cnn.js',
 };
 
 const root = document.getElementById('lesson-root');
