@@ -31,6 +31,12 @@ def no_sideways_scroll(page):
     )
 
 
+def wait_for_readout(page, prefix):
+    page.wait_for_function(
+        "p => document.querySelector('#pc-readout').textContent.startsWith(p)", arg=prefix
+    )
+
+
 def readout(page):
     return page.locator("#pc-readout").inner_text()
 
@@ -56,7 +62,7 @@ def test_learn_lists_the_lessons_in_order_and_the_nav_links_it(page, live_server
 def test_xor_mlp_trains_live_to_100_percent_with_hidden_lines(sized_page, live_server):
     page = sized_page
     page.goto(live_server + "/learn/perceptron")
-    page.wait_for_function("() => document.querySelector('#pc-readout').textContent.startsWith('step 0')")
+    wait_for_readout(page, "step 0")
     page.select_option("#pc-speed", "20")
     page.click("#pc-play")
     page.wait_for_function(
@@ -73,9 +79,9 @@ def test_xor_mlp_trains_live_to_100_percent_with_hidden_lines(sized_page, live_s
 
 def test_xor_perceptron_never_passes_75_percent(page, live_server):
     page.goto(live_server + "/learn/perceptron")
-    page.wait_for_function("() => document.querySelector('#pc-readout').textContent.startsWith('step 0')")
+    wait_for_readout(page, "step 0")
     page.select_option("#pc-model", "perceptron")
-    page.wait_for_function("() => document.querySelector('#pc-readout').textContent.startsWith('step 0')")
+    wait_for_readout(page, "step 0")
     page.select_option("#pc-speed", "20")
     page.click("#pc-play")
     wait_for_step(page, 200)
@@ -96,10 +102,10 @@ def test_xor_perceptron_never_passes_75_percent(page, live_server):
 
 def test_dragging_a_point_moves_it_and_the_next_step_uses_it(page, live_server):
     page.goto(live_server + "/learn/perceptron")
-    page.wait_for_function("() => document.querySelector('#pc-readout').textContent.startsWith('step 0')")
+    wait_for_readout(page, "step 0")
     page.select_option("#pc-dataset", "and")
     page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => document.querySelector('#pc-readout').textContent.startsWith('step 0')")
+    wait_for_readout(page, "step 0")
     box = page.locator("#pc-plane").bounding_box()
     # the AND dataset's first point sits near (-1, -1); find it through the page's own scale
     before = page.evaluate(
@@ -121,7 +127,7 @@ def test_dragging_a_point_moves_it_and_the_next_step_uses_it(page, live_server):
     moved = sent.value.post_data_json["points"][0]
     assert abs(moved["x"] - 2.0) < 0.05 and abs(moved["y"] - 2.0) < 0.05, moved
     assert moved["label"] == p0["label"]
-    page.wait_for_function("() => document.querySelector('#pc-readout').textContent.startsWith('step 1')")
+    wait_for_readout(page, "step 1")
     assert "of 40 points wrong" in readout(page)
     save_screenshot(page, "lessons_perceptron_drag_1280")
 

@@ -1,4 +1,5 @@
-"""Cases worked by hand in the source articles: cross-correlation, the 6x6x3 tensor convolution, the delta rule, parameter sharing, output sizes."""
+"""Cases worked by hand in the source articles: cross-correlation, the 6x6x3 tensor
+convolution, the delta rule, parameter sharing and output sizes."""
 
 from __future__ import annotations
 

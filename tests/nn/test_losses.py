@@ -34,7 +34,7 @@ def test_softmax_cross_entropy_is_the_batch_mean_of_minus_log_p_target():
     p = np.exp([1.0, 2.0, 3.0]) / np.exp([1.0, 2.0, 3.0]).sum()
     np.testing.assert_allclose(probs, [p, [1 / 3, 1 / 3, 1 / 3]], rtol=1e-14)
     assert loss == pytest.approx((-np.log(p[2]) + np.log(3)) / 2, rel=1e-14)
-    # The softmax cross-entropy gradient: d H(y, p) / dz = p - y, divided by the batch size for the mean.
+    # d H(y, p) / dz = p - y, divided by the batch size for the mean.
     expected = np.array([p - [0, 0, 1], [1 / 3 - 1, 1 / 3, 1 / 3]]) / 2
     np.testing.assert_allclose(dlogits, expected, rtol=1e-14, atol=1e-16)
 

@@ -23,7 +23,7 @@ from app.nn.receptive import (
 
 
 def seed_out_from_in(size, table, count):
-    """The classic receptive-field script's outFromIn (Python 2 integer division is floor division)."""
+    """The classic receptive-field script's outFromIn (Python 2's / on ints is floor)."""
     total_stride = 1
     for kernel, stride, pad in table[:count]:
         size = (size - kernel + 2 * pad) // stride + 1
