@@ -19,6 +19,10 @@ LESSONS = (
      "LeNet-5's fc1 is 120 kernels of 5x5x16; converted, the network slides over a larger "
      "canvas and returns a map of predictions.",
      "lesson_fc_as_conv.html"),
+    ("conv-matrix", "A convolution is a matrix",
+     "A small convolution written as its fully connected weight matrix: sparse, weight-shared, "
+     "and its transpose is the gradient and the transposed convolution.",
+     "lesson_conv_matrix.html"),
 )
 
 

@@ -138,6 +138,7 @@ CSP = (
     ("/learn", ".lesson-list", "The perceptron and XOR"),
     ("/learn/perceptron", "#pc-readout", "step 0"),
     ("/learn/fc-as-conv", "#fc-map-readout", "outputs over"),
+    ("/learn/conv-matrix", "#cm-backward", "transposed convolution: 0.0e+0"),
 ])
 def test_lessons_run_under_the_content_security_policy(page, live_server, path, selector, text):
     """The server's CSP, added to the HTML response here: a violation (an inline script, an

@@ -45,3 +45,8 @@ export function fcAsConv({ model = 'lenet5', sample = 0, unit = 0 } = {}) {
 export function fcAsConvMap(pixels, { model = 'lenet5', signal } = {}) {
   return post(`${BASE}/fc-as-conv/map?model=${encodeURIComponent(model)}`, { pixels }, signal);
 }
+
+/** GET a small convolution as its matrix W, with W x + b and W^T dy next to the core's. */
+export function convMatrix(params) {
+  return call(`${BASE}/conv-matrix?${new URLSearchParams(params)}`);
+}

@@ -3,6 +3,7 @@
 const PAGES = {
   perceptron: '../pages/perceptron.js',
   'fc-as-conv': '../pages/fc_as_conv.js',
+  'conv-matrix': '../pages/conv_matrix.js',
 };
 
 const root = document.getElementById('lesson-root');
