@@ -31,6 +31,7 @@ from app.api.lessons_schemas import (
     TrainRequest,
     TrainResponse,
 )
+from app.api.lessons_mlp import router as mlp_router
 from app.api.limits import run_cpu_bound
 from app.api.models import get_model
 from app.api.samples import sample_digit
@@ -344,3 +345,6 @@ async def conv_matrix_endpoint(
     except ValueError as exc:
         raise ApiError(422, "invalid_geometry", str(exc), field="kernel_size") from None
     return await run_cpu_bound(_conv_matrix, geometry, seed)
+
+
+router.include_router(mlp_router)  # /mlp-vs-cnn/...: app/api/lessons_mlp.py
