@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.errors import ApiError
+from app.api.lessons_mlp import router as mlp_router
 from app.api.lessons_schemas import (
     CONV_MATRIX_MAX_DILATION,
     CONV_MATRIX_MAX_IN_CHANNELS,
@@ -31,7 +32,6 @@ from app.api.lessons_schemas import (
     TrainRequest,
     TrainResponse,
 )
-from app.api.lessons_mlp import router as mlp_router
 from app.api.limits import run_cpu_bound
 from app.api.models import get_model
 from app.api.samples import sample_digit
