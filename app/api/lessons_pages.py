@@ -15,6 +15,10 @@ LESSONS = (
     ("perceptron", "The perceptron and XOR",
      "A single unit draws one straight line, so it never separates XOR; one hidden layer does.",
      "lesson_perceptron.html"),
+    ("mlp-vs-cnn", "An MLP and a CNN",
+     "A multilayer perceptron's layers as matrix-vector products, forward and backward; how "
+     "many weights a fully connected layer needs; and what a 3-pixel shift does to each.",
+     "lesson_mlp_vs_cnn.html"),
     ("fc-as-conv", "A fully connected layer is a convolution",
      "LeNet-5's fc1 is 120 kernels of 5x5x16; converted, the network slides over a larger "
      "canvas and returns a map of predictions.",

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 
 import {
-  cellSize, formatNumber, tapColour, tapPosition, volumePosition,
+  cellSize, formatCount, formatNumber, tapColour, tapPosition, volumePosition,
 } from '../../static/js/lessons/matrix.js';
 
 test('tapColour gives one distinct colour per kernel weight and none for structural zeros', () => {
@@ -31,4 +31,10 @@ test('formatNumber keeps integers and rounds the rest without -0', () => {
   assert.equal(formatNumber(-0.0000000001), '0');
   assert.equal(formatNumber(1.23456), '1.235');
   assert.equal(formatNumber(0.5), '0.5');
+});
+
+test('formatCount separates thousands and names powers of ten', () => {
+  assert.equal(formatCount(1e9), '1,000,000,000 (10⁹)');
+  assert.equal(formatCount(266610), '266,610');
+  assert.equal(formatCount(100), '100');
 });

@@ -50,3 +50,18 @@ export function fcAsConvMap(pixels, { model = 'lenet5', signal } = {}) {
 export function convMatrix(params) {
   return call(`${BASE}/conv-matrix?${new URLSearchParams(params)}`);
 }
+
+/** GET a hidden layer's step as matrix-vector products on a gallery digit. */
+export function mlpMatrixForm(params) {
+  return call(`${BASE}/mlp-vs-cnn/matrix-form?${new URLSearchParams(params)}`);
+}
+
+/** GET weight counts: fully connected, locally connected, one shared kernel. */
+export function mlpParameters(params) {
+  return call(`${BASE}/mlp-vs-cnn/parameters?${new URLSearchParams(params)}`);
+}
+
+/** GET LeNet-5 and the MLP on held-out digits shifted by `pixels`. */
+export function mlpShift(params) {
+  return call(`${BASE}/mlp-vs-cnn/shift?${new URLSearchParams(params)}`);
+}

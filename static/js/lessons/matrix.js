@@ -35,3 +35,15 @@ export function formatNumber(v) {
   const r = Math.abs(v) < 5e-10 ? 0 : v;
   return Number.isInteger(r) ? String(r) : r.toFixed(3).replace(/0+$/, '');
 }
+
+/** A whole count with thousands separators, and as a power of ten when it is one (10^9 ->
+ * '1,000,000,000 (10⁹)'). */
+export function formatCount(v) {
+  const text = Math.round(v).toLocaleString('en-US');
+  const power = Math.round(Math.log10(v));
+  if (v >= 1000 && 10 ** power === v) {
+    const sup = String(power).replace(/\d/g, (c) => '⁰¹²³⁴⁵⁶⁷⁸⁹'[Number(c)]);
+    return `${text} (10${sup})`;
+  }
+  return text;
+}
