@@ -65,3 +65,13 @@ export function mlpParameters(params) {
 export function mlpShift(params) {
   return call(`${BASE}/mlp-vs-cnn/shift?${new URLSearchParams(params)}`);
 }
+
+/** GET per-layer equivariance errors and one layer's maps for a shifted gallery digit. */
+export function equivariance(params) {
+  return call(`${BASE}/equivariance?${new URLSearchParams(params)}`);
+}
+
+/** GET a CNN's and the MLP's predictions for shifts -4..4 of a gallery digit. */
+export function equivarianceCurve(params) {
+  return call(`${BASE}/equivariance/curve?${new URLSearchParams(params)}`);
+}

@@ -5,6 +5,7 @@ const PAGES = {
   'mlp-vs-cnn': '../pages/mlp_vs_cnn.js',
   'fc-as-conv': '../pages/fc_as_conv.js',
   'conv-matrix': '../pages/conv_matrix.js',
+  equivariance: '../pages/equivariance.js',
 };
 
 const root = document.getElementById('lesson-root');
