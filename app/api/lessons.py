@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.errors import ApiError
+from app.api.lessons_colour import router as colour_router
 from app.api.lessons_equivariance import router as equivariance_router
 from app.api.lessons_mlp import router as mlp_router
 from app.api.lessons_schemas import (
@@ -350,3 +351,4 @@ async def conv_matrix_endpoint(
 
 router.include_router(mlp_router)  # /mlp-vs-cnn/...: app/api/lessons_mlp.py
 router.include_router(equivariance_router)  # /equivariance...: app/api/lessons_equivariance.py
+router.include_router(colour_router)  # /colour/...: app/api/lessons_colour.py
