@@ -32,6 +32,10 @@ LESSONS = (
      "shifts fractional, and pooling buys approximate invariance; LeNet-5 and the MLP across "
      "shifts.",
      "lesson_equivariance.html"),
+    ("colour", "Channels in colour",
+     "A kernel over an RGB image has a slice per channel: three 2-D correlations, added, plus "
+     "the bias; and a small network that needs colour and shape.",
+     "lesson_colour.html"),
 )
 
 

@@ -48,7 +48,7 @@ def test_learn_lists_the_lessons_in_order_and_the_nav_links_it(page, live_server
     links = page.locator(".lesson-list a")
     assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [
         "/learn/perceptron", "/learn/mlp-vs-cnn", "/learn/fc-as-conv", "/learn/conv-matrix",
-        "/learn/equivariance"]
+        "/learn/equivariance", "/learn/colour"]
     assert page.locator("nav a[href='/learn']").get_attribute("aria-current") == "page"
     save_screenshot(page, "lessons_learn_1280")
 
@@ -141,6 +141,7 @@ CSP = (
     ("/learn/conv-matrix", "#cm-backward", "transposed convolution: 0.0e+0"),
     ("/learn/mlp-vs-cnn", "#mv-side-readout", "times as many weights"),
     ("/learn/equivariance", "#eq-curve-readout", "of 9 shifts"),
+    ("/learn/colour", "#co-accuracy", "Held-out accuracy"),
 ])
 def test_lessons_run_under_the_content_security_policy(page, live_server, path, selector, text):
     """The server's CSP, added to the HTML response here: a violation (an inline script, an

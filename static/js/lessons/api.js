@@ -75,3 +75,13 @@ export function equivariance(params) {
 export function equivarianceCurve(params) {
   return call(`${BASE}/equivariance/curve?${new URLSearchParams(params)}`);
 }
+
+/** GET a convolution over three channels: per-channel correlations, sum, bias. */
+export function colourConv(params) {
+  return call(`${BASE}/colour/conv?${new URLSearchParams(params)}`);
+}
+
+/** GET held-out colour shapes with the colour CNN's predictions. */
+export function colourGallery(params) {
+  return call(`${BASE}/colour/gallery?${new URLSearchParams(params)}`);
+}

@@ -6,6 +6,7 @@ const PAGES = {
   'fc-as-conv': '../pages/fc_as_conv.js',
   'conv-matrix': '../pages/conv_matrix.js',
   equivariance: '../pages/equivariance.js',
+  colour: '../pages/colour.js',
 };
 
 const root = document.getElementById('lesson-root');
