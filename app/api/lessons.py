@@ -58,6 +58,7 @@ router = APIRouter(prefix="/api/v1/lessons", tags=["lessons"])
 
 @router.get(
     "/perceptron/datasets/{name}",
+    operation_id="lesson_perceptron_dataset",
     response_model=Dataset,
     summary="A seeded 2-D dataset: AND, OR, XOR, two moons or concentric circles",
     responses=error_responses(422),
@@ -92,6 +93,7 @@ def _train(request: TrainRequest) -> dict[str, Any]:
 
 @router.post(
     "/perceptron/train",
+    operation_id="lesson_perceptron_train",
     response_model=TrainResponse,
     summary="Run the next training steps of a perceptron or an MLP on 2-D points",
     description=(
@@ -137,6 +139,7 @@ def _fc_as_conv(model_id: str, sample: int, unit: int) -> dict[str, Any]:
 
 @router.get(
     "/fc-as-conv",
+    operation_id="lesson_fc_as_conv",
     response_model=FcAsConvResponse,
     summary="A model's first fully connected layer as a convolution, on a gallery digit",
     description=(
@@ -250,6 +253,7 @@ _MAP_BODY = {
 
 @router.post(
     "/fc-as-conv/map",
+    operation_id="lesson_fc_as_conv_map",
     response_model=MapResponse,
     summary="Slide the fully convolutional version of a model over a canvas: a prediction map",
     description=(
@@ -313,6 +317,7 @@ def _conv_matrix(geometry: conv_matrix.Geometry, seed: int) -> dict[str, Any]:
 
 @router.get(
     "/conv-matrix",
+    operation_id="lesson_conv_matrix",
     response_model=ConvMatrixResponse,
     summary="A small convolution as its fully connected weight matrix, forward and transposed",
     description=(

@@ -49,6 +49,7 @@ def _colour_conv(preset: str, seed: int, sample: int, unit: int) -> dict[str, An
 
 @router.get(
     "/colour/conv",
+    operation_id="lesson_colour_conv",
     response_model=ColourConvResponse,
     summary="A convolution over a colour image: three 2-D correlations, their sum, the bias",
     description=(
@@ -81,6 +82,7 @@ def _gallery(per_class: int) -> dict[str, Any]:
 
 @router.get(
     "/colour/gallery",
+    operation_id="lesson_colour_gallery",
     response_model=ColourGalleryResponse,
     summary="Held-out colour shapes of every class with the colour CNN's predictions",
     responses=error_responses(422, 503),

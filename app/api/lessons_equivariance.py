@@ -68,6 +68,7 @@ def _equivariance(model_id: str, sample: int, dy: int, dx: int, layer: str | Non
 
 @router.get(
     "/equivariance",
+    operation_id="lesson_equivariance",
     response_model=EquivarianceResponse,
     summary="Per-layer translation equivariance and invariance errors for a shifted digit",
     description=(
@@ -106,6 +107,7 @@ def _curve(ids: list[str], sample: int, axis: str) -> dict[str, Any]:
 
 @router.get(
     "/equivariance/curve",
+    operation_id="lesson_equivariance_curve",
     response_model=CurveResponse,
     summary="Prediction and probability of a CNN and the MLP for shifts from -4 to 4",
     responses=error_responses(404, 422, 503),

@@ -62,6 +62,7 @@ def _matrix_form(model_id: str, sample: int, layer: str, unit: int) -> dict[str,
 
 @router.get(
     "/mlp-vs-cnn/matrix-form",
+    operation_id="lesson_mlp_matrix_form",
     response_model=MatrixFormResponse,
     summary="A hidden layer's forward and backward step as matrix-vector products, on a digit",
     description=(
@@ -83,6 +84,7 @@ async def mlp_matrix_form(
 
 @router.get(
     "/mlp-vs-cnn/parameters",
+    operation_id="lesson_mlp_parameters",
     response_model=ParameterCounts,
     summary="Weights of one layer: fully connected, locally connected, one shared kernel",
     description=(
@@ -113,6 +115,7 @@ def _shift(models: list[str], pixels: int) -> dict[str, Any]:
 
 @router.get(
     "/mlp-vs-cnn/shift",
+    operation_id="lesson_mlp_shift",
     response_model=ShiftResponse,
     summary="A CNN and the MLP on held-out digits shifted by a few pixels",
     description=(

@@ -26,6 +26,10 @@ OPERATIONS = {
     "healthz", "list_models", "get_model", "inspect", "list_samples", "get_sample_image",
     "receptive_field", "list_receptive_field_presets",
 }
+OPERATIONS |= {f"lesson_{name}" for name in (  # /api/v1/lessons/...
+    "perceptron_dataset", "perceptron_train", "fc_as_conv", "fc_as_conv_map", "conv_matrix",
+    "mlp_matrix_form", "mlp_parameters", "mlp_shift", "equivariance", "equivariance_curve",
+    "colour_conv", "colour_gallery")}
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +84,7 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     types = importlib.import_module("convscope_client.types")
     ops = {
         name: importlib.import_module(f"convscope_client.api.{tag}.{name}")
-        for tag in ("health", "models", "inspect", "samples", "receptive_field")
+        for tag in ("health", "models", "inspect", "samples", "receptive_field", "lessons")
         for name in OPERATIONS
         if (Path(api.__file__).parent / tag / f"{name}.py").exists()
     }
@@ -126,7 +130,7 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
         "nope", client=client, body=m.InspectJsonRequest(sample=7)
     )
     assert isinstance(missing, m.ErrorResponse) and missing.error.available == ["lenet5",
-                                                                                "lenet5-classic"]
+                                                                                "lenet5-classic", "mlp"]
 
     presets = ops["list_receptive_field_presets"].sync(client=client)
     assert any(p.id == "alexnet" for p in presets)
