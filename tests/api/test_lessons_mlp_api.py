@@ -66,7 +66,9 @@ def test_shift_compares_lenet5_and_the_mlp_on_the_same_heldout_digits(client):
     assert r.status_code == 200, r.text
     cnn, mlp = r.json()["models"]
     assert (cnn["model"], mlp["model"]) == ("lenet5", "mlp")
-    assert cnn["unshifted"]["accuracy"] == 0.988 and mlp["unshifted"]["accuracy"] == 0.976
+    # the cards say 0.988 and 0.976; another CPU's rounding may flip a borderline digit
+    assert abs(cnn["unshifted"]["accuracy"] - 0.988) <= 0.004
+    assert abs(mlp["unshifted"]["accuracy"] - 0.976) <= 0.004
     assert mlp["parameters"] == 266_610 and cnn["parameters"] == 61_706
     assert cnn["shifted_mean_accuracy"] > mlp["shifted_mean_accuracy"] + 0.03
     assert client.get(f"{BASE}/shift", params={"pixels": 9}).status_code == 422

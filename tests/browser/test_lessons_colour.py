@@ -24,7 +24,7 @@ def test_the_classic_6x6x3_example_and_the_gallery(sized_page, live_server):
     page = sized_page
     page.goto(live_server + "/learn/colour")
     wait_for(page, "#co-equation", "6×6×3 * 3×3×3 → 4×4×1")
-    wait_for(page, "#co-accuracy", "Held-out accuracy: 94.9% (427 of 450 pictures)")
+    wait_for(page, "#co-accuracy", "of 450 pictures), with 5,001 weights")
     assert page.locator("#co-rows .co-row").count() == 4
     assert page.locator("#co-rows .num-grid.red tr").count() == 6 + 3 + 4
     assert page.locator("#co-gallery button").count() == 18

@@ -138,7 +138,7 @@ CSP = (
     ("/learn", ".lesson-list", "The perceptron and XOR"),
     ("/learn/perceptron", "#pc-readout", "step 0"),
     ("/learn/fc-as-conv", "#fc-map-readout", "outputs over"),
-    ("/learn/conv-matrix", "#cm-backward", "transposed convolution: 0.0e+0"),
+    ("/learn/conv-matrix", "#cm-backward", "and the transposed convolution:"),
     ("/learn/mlp-vs-cnn", "#mv-side-readout", "times as many weights"),
     ("/learn/equivariance", "#eq-curve-readout", "of 9 shifts"),
     ("/learn/colour", "#co-accuracy", "Held-out accuracy"),

@@ -38,3 +38,8 @@ test('formatCount separates thousands and names powers of ten', () => {
   assert.equal(formatCount(266610), '266,610');
   assert.equal(formatCount(100), '100');
 });
+
+test('formatNumber shows a value within rounding of an integer as that integer', () => {
+  assert.equal(formatNumber(19.99999999999), '20');
+  assert.equal(formatNumber(-0.0004), '0');
+});

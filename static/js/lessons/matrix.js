@@ -32,8 +32,10 @@ export function cellSize(width, count, lo = 2, hi = 28) {
 /** A number as short text: integers as they are, others to 3 decimals (no -0). */
 export function formatNumber(v) {
   if (!Number.isFinite(v)) return String(v);
-  const r = Math.abs(v) < 5e-10 ? 0 : v;
-  return Number.isInteger(r) ? String(r) : r.toFixed(3).replace(/0+$/, '');
+  const near = Math.round(v);
+  if (Math.abs(v - near) < 5e-10) return String(near === 0 ? 0 : near);  // no -0, no 2.000
+  const text = v.toFixed(3).replace(/0+$/, '').replace(/\.$/, '');
+  return text === '-0' ? '0' : text;
 }
 
 /** A whole count with thousands separators, and as a power of ten when it is one (10^9 ->

@@ -143,7 +143,7 @@ export function mount(root) {
       ui.mapsCaption.textContent = row.whole
         ? `${d.maps.layer}, first ${d.maps.channels} channels: the feature maps of the shifted input (top) and the `
           + `original's maps shifted by (${row.shift.join(', ')}) positions (bottom). Inside the green box they are `
-          + `equal: error ${errorText(row.equivariance_error)}.`
+          + `equal up to float rounding: error ${errorText(row.equivariance_error)}.`
         : `${d.maps.layer}, first ${d.maps.channels} channels of f(shift x). Its outputs are ${row.jump[0]} pixels `
           + `apart, so this shift is (${row.shift.join(', ')}) positions: not a whole number, and no shift of `
           + 'the original maps matches. Try an even shift.';
