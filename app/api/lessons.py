@@ -11,10 +11,21 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.lessons_colour import router as colour_router
+from app.api.lessons_equivariance import router as equivariance_router
+from app.api.lessons_mlp import router as mlp_router
 from app.api.lessons_schemas import (
+    CONV_MATRIX_MAX_DILATION,
+    CONV_MATRIX_MAX_IN_CHANNELS,
+    CONV_MATRIX_MAX_KERNEL,
+    CONV_MATRIX_MAX_OUT_CHANNELS,
+    CONV_MATRIX_MAX_PADDING,
+    CONV_MATRIX_MAX_SIDE,
+    CONV_MATRIX_MAX_STRIDE,
     MAP_MAX_SIDE,
     MAP_MIN_SIDE,
     MAX_POINTS,
+    ConvMatrixResponse,
     Dataset,
     FcAsConvResponse,
     MapRequest,
@@ -26,6 +37,7 @@ from app.api.limits import run_cpu_bound
 from app.api.schemas import error_responses
 from app.api.validation import check_shape, load_json, validation_error
 from app.imaging import ImageRejected, decode_image, pixels_to_image
+from app.lessons import conv_matrix
 from app.lessons.datasets import EXTENT, make_dataset
 from app.lessons.fc_as_conv import (
     compare_on_input,
@@ -47,7 +59,7 @@ router = APIRouter(prefix="/api/v1/lessons", tags=["lessons"])
 
 @router.get(
     "/perceptron/datasets/{name}",
-    operation_id="perceptron_dataset",
+    operation_id="lesson_perceptron_dataset",
     response_model=Dataset,
     summary="A seeded 2-D dataset: AND, OR, XOR, two moons or concentric circles",
     responses=error_responses(422),
@@ -82,7 +94,7 @@ def _train(request: TrainRequest) -> dict[str, Any]:
 
 @router.post(
     "/perceptron/train",
-    operation_id="perceptron_train",
+    operation_id="lesson_perceptron_train",
     response_model=TrainResponse,
     summary="Run the next training steps of a perceptron or an MLP on 2-D points",
     description=(
@@ -128,7 +140,7 @@ def _fc_as_conv(model_id: str, sample: int, unit: int) -> dict[str, Any]:
 
 @router.get(
     "/fc-as-conv",
-    operation_id="fc_as_conv",
+    operation_id="lesson_fc_as_conv",
     response_model=FcAsConvResponse,
     summary="A model's first fully connected layer as a convolution, on a gallery digit",
     description=(
@@ -237,7 +249,7 @@ _MAP_BODY = {
 
 @router.post(
     "/fc-as-conv/map",
-    operation_id="fc_as_conv_map",
+    operation_id="lesson_fc_as_conv_map",
     response_model=MapResponse,
     summary="Slide the fully convolutional version of a model over a canvas: a prediction map",
     description=(
@@ -269,3 +281,75 @@ async def fc_as_conv_map(
         f"{media_type or 'a body without a Content-Type'}",
         supported=["application/json", "multipart/form-data"],
     )
+
+
+# ----------------------------------------------------------------------------- conv as a matrix
+
+
+def _conv_matrix(geometry: conv_matrix.Geometry, seed: int) -> dict[str, Any]:
+    x, weight, bias, dy = conv_matrix.seeded_example(geometry, seed)
+    r = conv_matrix.compute(x, weight, bias, dy, geometry)
+    backward_error = max(float(np.abs(r.dx_matrix - r.dx_backward).max()),
+                         float(np.abs(r.dx_matrix - r.dx_transpose).max()))
+    return {
+        "geometry": {
+            "input": [geometry.in_channels, geometry.height, geometry.width],
+            "kernel_size": list(geometry.kernel), "stride": list(geometry.stride),
+            "padding": list(geometry.padding), "dilation": list(geometry.dilation),
+            "output": [geometry.out_channels, *geometry.output_hw()],
+            "output_padding": list(geometry.output_padding()),
+        },
+        "seed": seed, "input": x.tolist(), "weight": weight.tolist(), "bias": bias.tolist(),
+        "rows": r.matrix.shape[0], "columns": r.matrix.shape[1],
+        "matrix": r.matrix.tolist(), "kernel_index": r.index.tolist(),
+        "nonzeros": int((r.index >= 0).sum()),
+        "y_matrix": r.y_matrix.tolist(), "y_conv": r.y_conv.tolist(),
+        "forward_max_abs_difference": float(np.abs(r.y_matrix - r.y_conv).max()),
+        "output_gradient": dy.tolist(), "dx_matrix": r.dx_matrix.tolist(),
+        "dx_backward": r.dx_backward.tolist(), "dx_transpose": r.dx_transpose.tolist(),
+        "backward_max_abs_difference": backward_error,
+    }
+
+
+@router.get(
+    "/conv-matrix",
+    operation_id="lesson_conv_matrix",
+    response_model=ConvMatrixResponse,
+    summary="A small convolution as its fully connected weight matrix, forward and transposed",
+    description=(
+        "The matrix W with y = W x + b for a Conv2d on a small seeded input (x flattened in "
+        "C, H, W order, y in C_out, H_out, W_out order): doubly block-Toeplitz, sparse and "
+        "weight-shared; `kernel_index` says which kernel weight each entry is. Also returns "
+        "W x + b next to the convolution, and W^T dy next to the convolution's input "
+        "gradient and the transposed convolution (\"deconvolution\") of dy with the same "
+        f"kernel. Sides up to {CONV_MATRIX_MAX_SIDE}, kernels up to {CONV_MATRIX_MAX_KERNEL}, "
+        f"up to {CONV_MATRIX_MAX_IN_CHANNELS} input and {CONV_MATRIX_MAX_OUT_CHANNELS} output "
+        "channels. The kernel and input are small integers, so every product is exact."
+    ),
+    responses=error_responses(422, 503),
+)
+async def conv_matrix_endpoint(
+    height: int = Query(5, ge=1, le=CONV_MATRIX_MAX_SIDE, description="Input rows."),
+    width: int = Query(5, ge=1, le=CONV_MATRIX_MAX_SIDE, description="Input columns."),
+    kernel_size: int = Query(3, ge=1, le=CONV_MATRIX_MAX_KERNEL),
+    stride: int = Query(1, ge=1, le=CONV_MATRIX_MAX_STRIDE),
+    padding: int = Query(0, ge=0, le=CONV_MATRIX_MAX_PADDING),
+    dilation: int = Query(1, ge=1, le=CONV_MATRIX_MAX_DILATION),
+    in_channels: int = Query(1, ge=1, le=CONV_MATRIX_MAX_IN_CHANNELS),
+    out_channels: int = Query(1, ge=1, le=CONV_MATRIX_MAX_OUT_CHANNELS),
+    seed: int = Query(0, ge=0, le=2**32 - 1, description="Seeds x, the kernel, bias and dy."),
+) -> dict[str, Any]:
+    geometry = conv_matrix.Geometry(
+        in_channels, out_channels, height, width, (kernel_size,) * 2, (stride,) * 2,
+        (padding,) * 2, (dilation,) * 2,
+    )
+    try:
+        geometry.output_hw()
+    except ValueError as exc:
+        raise ApiError(422, "invalid_geometry", str(exc), field="kernel_size") from None
+    return await run_cpu_bound(_conv_matrix, geometry, seed)
+
+
+router.include_router(mlp_router)  # /mlp-vs-cnn/...: app/api/lessons_mlp.py
+router.include_router(equivariance_router)  # /equivariance...: app/api/lessons_equivariance.py
+router.include_router(colour_router)  # /colour/...: app/api/lessons_colour.py

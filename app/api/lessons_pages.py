@@ -15,10 +15,27 @@ LESSONS = (
     ("perceptron", "The perceptron and XOR",
      "A single unit draws one straight line, so it never separates XOR; one hidden layer does.",
      "lesson_perceptron.html"),
+    ("mlp-vs-cnn", "An MLP and a CNN",
+     "A multilayer perceptron's layers as matrix-vector products, forward and backward; how "
+     "many weights a fully connected layer needs; and what a 3-pixel shift does to each.",
+     "lesson_mlp_vs_cnn.html"),
     ("fc-as-conv", "A fully connected layer is a convolution",
      "LeNet-5's fc1 is 120 kernels of 5x5x16; converted, the network slides over a larger "
      "canvas and returns a map of predictions.",
      "lesson_fc_as_conv.html"),
+    ("conv-matrix", "A convolution is a matrix",
+     "A small convolution written as its fully connected weight matrix: sparse, weight-shared, "
+     "and its transpose is the gradient and the transposed convolution.",
+     "lesson_conv_matrix.html"),
+    ("equivariance", "Translation equivariance, measured",
+     "Shift a digit: stride-1 convolutions move their maps with it exactly, strides make some "
+     "shifts fractional, and pooling buys approximate invariance; LeNet-5 and the MLP across "
+     "shifts.",
+     "lesson_equivariance.html"),
+    ("colour", "Channels in colour",
+     "A kernel over an RGB image has a slice per channel: three 2-D correlations, added, plus "
+     "the bias; and a small network that needs colour and shape.",
+     "lesson_colour.html"),
     ("text-cnn", "A 1-D convolution reads text",
      "Filters of widths 2, 3 and 4 slide along a string; max-over-time pooling turns any length "
      "into 18 numbers, and the winning positions show which n-grams fired.",

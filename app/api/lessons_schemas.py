@@ -164,3 +164,51 @@ class MapResponse(BaseModel):
     probability: list[list[float]]
     ink: list[list[float]] = Field(description="Mean ink (0-1) of each output's 28x28 crop.")
     probabilities: list[list[list[float]]] = Field(description="(rows, cols, classes).")
+
+
+# ----------------------------------------------------------------------------- conv as a matrix
+
+CONV_MATRIX_MAX_SIDE = 8
+CONV_MATRIX_MAX_KERNEL = 5
+CONV_MATRIX_MAX_STRIDE = 3
+CONV_MATRIX_MAX_PADDING = 3
+CONV_MATRIX_MAX_DILATION = 3
+CONV_MATRIX_MAX_IN_CHANNELS = 3
+CONV_MATRIX_MAX_OUT_CHANNELS = 2
+
+
+class ConvMatrixGeometry(BaseModel):
+    input: list[int] = Field(description="(C_in, H, W).")
+    kernel_size: list[int]
+    stride: list[int]
+    padding: list[int]
+    dilation: list[int]
+    output: list[int] = Field(description="(C_out, H_out, W_out).")
+    output_padding: list[int] = Field(
+        description="What the transposed convolution adds at the end to give H x W back.")
+
+
+class ConvMatrixResponse(BaseModel):
+    geometry: ConvMatrixGeometry
+    seed: int
+    input: list[list[list[float]]] = Field(description="x, (C_in, H, W).")
+    weight: list[list[list[list[float]]]] = Field(description="(C_out, C_in, kH, kW).")
+    bias: list[float] = Field(description="(C_out,).")
+    rows: int = Field(description="C_out*H_out*W_out: one per output value.")
+    columns: int = Field(description="C_in*H*W: one per input value.")
+    matrix: list[list[float]] = Field(description="W, (rows, columns).")
+    kernel_index: list[list[int]] = Field(
+        description="Per entry of W, the flat index into weight (C_out, C_in, kH, kW) that "
+        "it holds, or -1 where W is 0 whatever the kernel.")
+    nonzeros: int = Field(description="Entries that hold a kernel weight.")
+    y_matrix: list[list[list[float]]] = Field(description="W x + b, reshaped (C_out, H_out, "
+                                              "W_out).")
+    y_conv: list[list[list[float]]] = Field(description="Conv2d's forward on x.")
+    forward_max_abs_difference: float
+    output_gradient: list[list[list[float]]] = Field(description="dy, (C_out, H_out, W_out).")
+    dx_matrix: list[list[list[float]]] = Field(description="W^T dy, reshaped (C_in, H, W).")
+    dx_backward: list[list[list[float]]] = Field(description="Conv2d's backward: dL/dx.")
+    dx_transpose: list[list[list[float]]] = Field(
+        description="ConvTranspose2d with the same kernel, forward on dy.")
+    backward_max_abs_difference: float = Field(
+        description="Largest |W^T dy - dx| over both the backward and the transposed conv.")

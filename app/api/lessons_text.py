@@ -80,7 +80,7 @@ class TextInspectResponse(BaseModel):
 
 @router.post(
     "/text-cnn/inspect",
-    operation_id="text_cnn_inspect",
+    operation_id="lesson_text_cnn_inspect",
     response_model=TextInspectResponse,
     summary="Read a string with the text CNN: filter responses, max-over-time winners, "
             "vector, prediction and per-character gradient",

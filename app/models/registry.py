@@ -64,6 +64,19 @@ ARCHITECTURES: dict[str, Architecture] = {
             "(subsampling).",
             lenet5_spec("tanh", "avgpool2d"),
         ),
+        Architecture(
+            "mlp", "MLP 784-300-100-10 (tanh)",
+            "A multilayer perceptron with no convolution: the 28x28 digit flattened to 784 "
+            "inputs, two fully connected tanh layers of 300 and 100 units, 10 outputs.",
+            [
+                {"kind": "flatten", "name": "flatten"},
+                {"kind": "linear", "name": "fc1", "in_features": 784, "out_features": 300},
+                {"kind": "tanh", "name": "tanh1"},
+                {"kind": "linear", "name": "fc2", "in_features": 300, "out_features": 100},
+                {"kind": "tanh", "name": "tanh2"},
+                {"kind": "linear", "name": "fc3", "in_features": 100, "out_features": 10},
+            ],
+        ),
     )
 }
 

@@ -46,6 +46,12 @@ RECIPES: dict[str, TrainConfig] = {
         epochs=60, batch_size=64, learning_rate=0.1, momentum=0.9, weight_decay=5e-4,
         schedule="cosine", warmup_epochs=1.0, augment=AugmentSettings(2.0, 12.0, 0.1), seed=0,
     ),
+    # The same augmentation as the LeNets, so that shifting a digit compares architectures,
+    # not training data; tanh, so lr 0.1 as for lenet5-classic.
+    "mlp": TrainConfig(
+        epochs=40, batch_size=64, learning_rate=0.1, momentum=0.9, weight_decay=5e-4,
+        schedule="cosine", warmup_epochs=1.0, augment=AugmentSettings(2.0, 12.0, 0.1), seed=0,
+    ),
 }
 
 

@@ -25,9 +25,11 @@ TYPES_IMPORT = "from ...types import Response, UNSET"
 OPERATIONS = {
     "healthz", "list_models", "get_model", "inspect", "list_samples", "get_sample_image",
     "receptive_field", "list_receptive_field_presets",
-    "perceptron_dataset", "perceptron_train", "fc_as_conv", "fc_as_conv_map",
-    "text_cnn_inspect",
 }
+OPERATIONS |= {f"lesson_{name}" for name in (  # /api/v1/lessons/...
+    "perceptron_dataset", "perceptron_train", "fc_as_conv", "fc_as_conv_map", "conv_matrix",
+    "mlp_matrix_form", "mlp_parameters", "mlp_shift", "equivariance", "equivariance_curve",
+    "colour_conv", "colour_gallery", "text_cnn_inspect")}
 
 
 @pytest.fixture(scope="module")
@@ -127,8 +129,8 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     missing = ops["inspect"].sync(
         "nope", client=client, body=m.InspectJsonRequest(sample=7)
     )
-    assert isinstance(missing, m.ErrorResponse) and missing.error.available == ["lenet5",
-                                                                                "lenet5-classic"]
+    assert isinstance(missing, m.ErrorResponse) and missing.error.available == [
+        "lenet5", "lenet5-classic", "mlp"]
 
     presets = ops["list_receptive_field_presets"].sync(client=client)
     assert any(p.id == "alexnet" for p in presets)
@@ -150,21 +152,40 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     assert isinstance(chain, m.ReceptiveFieldResponse), chain
     assert chain.layers[1].size == [4, 4] and chain.layers[1].start == [1.5, 1.5]
 
-    xor = ops["perceptron_dataset"].sync(m.PerceptronDatasetName.XOR, client=client, n=8)
+    xor = ops["lesson_perceptron_dataset"].sync(
+        m.LessonPerceptronDatasetName.XOR, client=client, n=8
+    )
     assert isinstance(xor, m.Dataset) and len(xor.points) == 8
-    trained = ops["perceptron_train"].sync(
+    trained = ops["lesson_perceptron_train"].sync(
         client=client,
         body=m.TrainRequest(points=[m.Point(x=p.x, y=p.y, label=p.label) for p in xor.points],
                             model=m.TrainRequestModel.MLP, steps=3),
     )
     assert isinstance(trained, m.TrainResponse) and len(trained.steps) == 3
-    fc = ops["fc_as_conv"].sync(client=client, model="lenet5", sample=7)
+    fc = ops["lesson_fc_as_conv"].sync(client=client, model="lenet5", sample=7)
     assert isinstance(fc, m.FcAsConvResponse) and fc.prediction == fc.label
     pixels = [[0.0] * 56 for _ in range(28)]
-    fcn_map = ops["fc_as_conv_map"].sync(client=client, body=m.MapRequest(pixels=pixels))
+    fcn_map = ops["lesson_fc_as_conv_map"].sync(
+        client=client, body=m.MapRequest(pixels=pixels)
+    )
     assert not isinstance(fcn_map, m.ErrorResponse), fcn_map
-    text = ops["text_cnn_inspect"].sync(client=client, body=m.TextInspectRequest(text="gdbadhe"))
+    text = ops["lesson_text_cnn_inspect"].sync(
+        client=client, body=m.TextInspectRequest(text="gdbadhe")
+    )
     assert isinstance(text, m.TextInspectResponse) and text.classes[text.prediction] == "bad"
+    lesson_calls = {
+        "lesson_conv_matrix": {"stride": 2, "padding": 1},
+        "lesson_mlp_matrix_form": {"sample": 3},
+        "lesson_mlp_parameters": {"height": 28, "width": 28, "hidden": 100, "kernel": 5},
+        "lesson_mlp_shift": {"pixels": 1},
+        "lesson_equivariance": {"dx": 2},
+        "lesson_equivariance_curve": {"axis": m.LessonEquivarianceCurveAxis.Y},
+        "lesson_colour_conv": {"seed": 1},
+        "lesson_colour_gallery": {"per_class": 1},
+    }
+    for name, kwargs in lesson_calls.items():
+        answer = ops[name].sync(client=client, **kwargs)
+        assert answer is not None and not isinstance(answer, m.ErrorResponse), (name, answer)
 
 
 def test_datamodel_code_generator_models_parse_real_responses(document, client, tmp_path):

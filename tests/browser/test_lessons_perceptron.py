@@ -52,9 +52,9 @@ def wait_for_step(page, step):
 def test_learn_lists_the_lessons_in_order_and_the_nav_links_it(page, live_server):
     page.goto(live_server + "/learn")
     links = page.locator(".lesson-list a")
-    assert links.count() >= 2
-    assert links.nth(0).get_attribute("href") == "/learn/perceptron"
-    assert links.nth(1).get_attribute("href") == "/learn/fc-as-conv"
+    assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [
+        "/learn/perceptron", "/learn/mlp-vs-cnn", "/learn/fc-as-conv", "/learn/conv-matrix",
+        "/learn/equivariance", "/learn/colour"]
     assert page.locator("nav a[href='/learn']").get_attribute("aria-current") == "page"
     save_screenshot(page, "lessons_learn_1280")
 
@@ -144,6 +144,10 @@ CSP = (
     ("/learn", ".lesson-list", "The perceptron and XOR"),
     ("/learn/perceptron", "#pc-readout", "step 0"),
     ("/learn/fc-as-conv", "#fc-map-readout", "outputs over"),
+    ("/learn/conv-matrix", "#cm-backward", "and the transposed convolution:"),
+    ("/learn/mlp-vs-cnn", "#mv-side-readout", "times as many weights"),
+    ("/learn/equivariance", "#eq-curve-readout", "of 9 shifts"),
+    ("/learn/colour", "#co-accuracy", "Held-out accuracy"),
 ])
 def test_lessons_run_under_the_content_security_policy(page, live_server, path, selector, text):
     """The server's CSP, added to the HTML response here: a violation (an inline script, an

@@ -50,3 +50,43 @@ export function fcAsConvMap(pixels, { model = 'lenet5', signal } = {}) {
 export function textCnnInspect(text, { target = null, signal } = {}) {
   return post(`${BASE}/text-cnn/inspect`, { text, target }, signal);
 }
+
+/** GET a small convolution as its matrix W, with W x + b and W^T dy next to the core's. */
+export function convMatrix(params) {
+  return call(`${BASE}/conv-matrix?${new URLSearchParams(params)}`);
+}
+
+/** GET a hidden layer's step as matrix-vector products on a gallery digit. */
+export function mlpMatrixForm(params) {
+  return call(`${BASE}/mlp-vs-cnn/matrix-form?${new URLSearchParams(params)}`);
+}
+
+/** GET weight counts: fully connected, locally connected, one shared kernel. */
+export function mlpParameters(params) {
+  return call(`${BASE}/mlp-vs-cnn/parameters?${new URLSearchParams(params)}`);
+}
+
+/** GET LeNet-5 and the MLP on held-out digits shifted by `pixels`. */
+export function mlpShift(params) {
+  return call(`${BASE}/mlp-vs-cnn/shift?${new URLSearchParams(params)}`);
+}
+
+/** GET per-layer equivariance errors and one layer's maps for a shifted gallery digit. */
+export function equivariance(params) {
+  return call(`${BASE}/equivariance?${new URLSearchParams(params)}`);
+}
+
+/** GET a CNN's and the MLP's predictions for shifts -4..4 of a gallery digit. */
+export function equivarianceCurve(params) {
+  return call(`${BASE}/equivariance/curve?${new URLSearchParams(params)}`);
+}
+
+/** GET a convolution over three channels: per-channel correlations, sum, bias. */
+export function colourConv(params) {
+  return call(`${BASE}/colour/conv?${new URLSearchParams(params)}`);
+}
+
+/** GET held-out colour shapes with the colour CNN's predictions. */
+export function colourGallery(params) {
+  return call(`${BASE}/colour/gallery?${new URLSearchParams(params)}`);
+}
