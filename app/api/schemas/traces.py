@@ -1,0 +1,35 @@
+"""Body of GET /api/v1/traces/{trace_id}/layers/{layer_name}: one layer of a trace."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from app.api.schemas.inspect import Encoding, LayerPart
+from app.api.schemas.tensor import LayerParams, Tensor
+
+
+class TraceLayerResponse(BaseModel):
+    trace_id: str
+    model: str
+    index: int
+    name: str
+    kind: str
+    output_shape: list[int] = Field(description="The whole output's shape, batch axis dropped.")
+    channel_count: int = Field(description="Channels (first axis) of the output.")
+    part: list[LayerPart] = Field(description="The parts asked for, in canonical order.")
+    channels: list[int] | None = Field(
+        description="[first, last] (inclusive) of the channel slice sent; null: every channel."
+    )
+    encoding: Encoding
+    output: Tensor | None = Field(None, description="The activation (part `output`).")
+    grad_output: Tensor | None = Field(
+        None, description="The layer's delta dL/d output (part `grad_output`)."
+    )
+    pool_indices: Tensor | None = Field(None, description="maxpool2d only (part `pool_indices`).")
+    pool_mask: Tensor | None = Field(None, description="maxpool2d only (part `pool_mask`).")
+    params: LayerParams | None = Field(None, description="Whole, whatever `channels` says.")
+    param_grads: LayerParams | None = Field(None, description="Whole, whatever `channels` says.")
+    recomputed: bool = Field(
+        description="True when the trace was not held by this server and was computed again "
+        "from its recipe."
+    )
