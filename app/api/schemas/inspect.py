@@ -185,7 +185,8 @@ class TensorSummary(BaseModel):
     max: float
     mean: float
     channel_energy: list[float] = Field(
-        description="Per channel (the first axis of `shape`), mean |x| over every other axis."
+        description="Per channel (the first axis of `shape`), mean |x| over every other axis, "
+        "to 7 significant digits."
     )
 
 
