@@ -26,6 +26,7 @@ OPERATIONS = {
     "healthz", "list_models", "get_model", "inspect", "list_samples", "get_sample_image",
     "receptive_field", "list_receptive_field_presets",
     "perceptron_dataset", "perceptron_train", "fc_as_conv", "fc_as_conv_map", "get_trace_layer",
+    "fetch_trace_layer",
 }
 
 
@@ -117,6 +118,12 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     )
     assert isinstance(layer, m.TraceLayerResponse), layer
     assert layer.grad_output.shape == [2, 28, 28] and layer.channels == [0, 1]
+    posted = ops["fetch_trace_layer"].sync(
+        by_json.trace_id, "pool1", client=client, part=["pool_indices"],
+        body=m.TraceLayerRequest(input_=by_json.trace_input),
+    )
+    assert isinstance(posted, m.TraceLayerResponse), posted
+    assert posted.pool_indices.shape == [6, 14, 14]
     image = TestClient(app).get("/api/v1/samples/7.png").content
     by_upload = ops["inspect"].sync(
         "lenet5", client=client,

@@ -102,6 +102,22 @@ def test_another_replica_recomputes_the_trace_from_the_token(lenet_trace):
         assert replica.get(url).json()["recomputed"] is False  # now held
 
 
+def test_the_token_can_travel_in_a_post_body(lenet_trace):
+    with TestClient(create_app(Settings())) as replica:
+        url = LAYERS.format(lenet_trace["trace_id"], "fc1")
+        for body, code in ((b"{", "invalid_json"), (b'{"input": 3}', "invalid_input"),
+                           (b'{"input": "x", "y": 1}', "invalid_input"),
+                           (b'{"input": "AAAA"}', "invalid_trace_input")):
+            bad = replica.post(url, content=body, headers={"content-type": "application/json"})
+            assert 400 <= bad.status_code < 500 and bad.json()["error"]["code"] == code, bad.text
+        got = replica.post(url, params={"part": "output"},
+                           json={"input": lenet_trace["trace_input"]})
+        assert got.status_code == 200, got.text
+        assert got.json()["recomputed"] is True and got.json()["part"] == ["output"]
+        assert np.array_equal(decode_tensor(got.json()["output"]),
+                              decode_tensor(_layer(lenet_trace, "fc1")["output"]))
+
+
 def test_a_resnet_graph_inspects_with_summaries_and_its_layers_come_lazily(resnet_client):
     response = resnet_client.post(f"/api/v1/models/{TINY_RESNET}/inspect",
                                   json={"sample": 7, "include_layers": ["add1"]})

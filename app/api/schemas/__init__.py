@@ -35,7 +35,7 @@ from app.api.schemas.inspect import (
     Timings,
 )
 from app.api.schemas.tensor import LayerParams, Tensor, TensorBase64, TensorList
-from app.api.schemas.traces import TraceLayerResponse
+from app.api.schemas.traces import TraceLayerRequest, TraceLayerResponse
 
 __all__ = [
     "INCLUDE_PATTERN", "PNG_RESPONSE", "RETRY_AFTER", "CardLayer", "ErrorDetail", "ErrorResponse",
@@ -45,7 +45,7 @@ __all__ = [
     "ModelCard", "ModelDetail",
     "ModelList", "ModelSummary", "NetworkLayerConfig", "PreprocessingStep", "Problem",
     "ReceptiveField", "Sample", "SampleList", "Tensor", "TensorBase64", "TensorList",
-    "TensorSummary", "Timings", "TraceLayerResponse",
+    "TensorSummary", "Timings", "TraceLayerRequest", "TraceLayerResponse",
     "error_responses",
 ]
 

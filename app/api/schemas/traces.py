@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.schemas.inspect import Encoding, LayerPart
 from app.api.schemas.tensor import LayerParams, Tensor
+
+# A token is base64 of the compressed input: 8 MiB covers a 3x1024x1024 float32 input.
+MAX_TOKEN_CHARS = 8 * 1024 * 1024
+
+
+class TraceLayerRequest(BaseModel):
+    """Body of POST /api/v1/traces/{trace_id}/layers/{layer_name}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: str = Field(
+        min_length=1, max_length=MAX_TOKEN_CHARS,
+        description="The inspect response's `trace_input` (the trace's recipe).",
+    )
 
 
 class TraceLayerResponse(BaseModel):
