@@ -1,9 +1,10 @@
-"""GET (and POST) /api/v1/traces/{trace_id}/layers/{layer_name}: one node of an inspected trace.
+"""GET /api/v1/traces/{trace_id}/layers/{layer_name}: one node of an inspected trace.
 
 The router validates and reads its query, then runs the service (app.services.trace_layers)
 on the CPU pool: a trace this process no longer holds is recomputed there from its recipe.
-The POST form carries the recipe token in a JSON body, for inputs whose token is too long
-for a URL (a 3x224x224 input's is about 0.8 MB); it is parsed on the CPU pool too.
+POST .../layers/{layer_name}/fetch is the same with the recipe token in a JSON body, for
+inputs whose token is too long for a URL (a 3x224x224 input's is about 0.7 MB); the body is
+parsed on the CPU pool too.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ async def get_trace_layer(
 
 
 @router.post(
-    _PATH,
+    _PATH + "/fetch",
     operation_id="fetch_trace_layer",
     response_model=TraceLayerResponse,
     summary="One layer of an inspected trace, its recipe token sent in the body",

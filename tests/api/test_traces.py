@@ -104,7 +104,7 @@ def test_another_replica_recomputes_the_trace_from_the_token(lenet_trace):
 
 def test_the_token_can_travel_in_a_post_body(lenet_trace):
     with TestClient(create_app(Settings())) as replica:
-        url = LAYERS.format(lenet_trace["trace_id"], "fc1")
+        url = LAYERS.format(lenet_trace["trace_id"], "fc1") + "/fetch"
         for body, code in ((b"{", "invalid_json"), (b'{"input": 3}', "invalid_input"),
                            (b'{"input": "x", "y": 1}', "invalid_input"),
                            (b'{"input": "AAAA"}', "invalid_trace_input")):

@@ -1,4 +1,4 @@
-"""Body of GET /api/v1/traces/{trace_id}/layers/{layer_name}: one layer of a trace."""
+"""Bodies of /api/v1/traces/{trace_id}/layers/{layer_name}[/fetch]: one layer of a trace."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ MAX_TOKEN_CHARS = 8 * 1024 * 1024
 
 
 class TraceLayerRequest(BaseModel):
-    """Body of POST /api/v1/traces/{trace_id}/layers/{layer_name}."""
+    """Body of POST /api/v1/traces/{trace_id}/layers/{layer_name}/fetch."""
 
     model_config = ConfigDict(extra="forbid")
 
