@@ -88,7 +88,7 @@ def inspect_image(
     started = time.perf_counter()
     model = get_model(model_id)
     _check_target(source.target, model.classes)
-    _check_include_layers(source.include_layers, model)
+    _check_include_layers(source.include_layers, model)  # before any decoding
     if source.encoding not in ENCODINGS:
         raise ApiError(422, "invalid_encoding", f"encoding must be one of {', '.join(ENCODINGS)}")
     timings = dict(source.timings_ms)
@@ -114,10 +114,7 @@ def inspect_image(
     except ImageRejected as exc:
         raise _rejected(exc) from None
     timings["preprocess"] = _ms(tick)
-    preprocessing = [
-        {"step": name, "image": png_data_url(step_preview(image))} for name, image in steps
-    ]
-    body = inspect_input(model, network_input, source, settings, store, preprocessing, timings)
+    body = inspect_input(model, network_input, source, settings, store, steps, timings)
     # No ink found: the network saw all zeros, and the last preprocessing step says "blank".
     body["blank"] = source.sample is None and steps[-1][0] == "blank"
     timings["total"] = _ms(started)
@@ -127,12 +124,14 @@ def inspect_image(
 
 def inspect_input(
     model, network_input: np.ndarray, source: InspectInput, settings: Settings,
-    store: TraceStore | None = None, preprocessing: list[dict[str, str]] | None = None,
+    store: TraceStore | None = None, steps: list[tuple[str, np.ndarray]] | None = None,
     timings: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Forward + backward of one network input (the model's (C, H, W) or (H, W)), then the
     response body: summaries for every layer, full tensors within the layer budget, the
-    content-addressed `trace_id` and the `trace_input` token; the trace goes into `store`."""
+    content-addressed `trace_id` and the `trace_input` token; the trace goes into `store`.
+    `steps` are the preprocessing steps' (name, uint8 image), previewed in the body."""
+    _check_include_layers(source.include_layers, model)
     timings = {} if timings is None else timings
     tick = time.perf_counter()
     trace = model.trace(network_input, source.target)
@@ -142,7 +141,11 @@ def inspect_input(
     try:
         body = encode_trace(
             trace, model_id=model.id, classes=model.classes,
-            receptive_fields=receptive_fields(model), preprocessing=preprocessing or [],
+            receptive_fields=receptive_fields(model),
+            preprocessing=[
+                {"step": name, "image": png_data_url(step_preview(image))}
+                for name, image in steps or ()
+            ],
             include=source.include, encoding=source.encoding,
             layer_budget=settings.trace_layer_budget, include_layers=source.include_layers,
         )
