@@ -194,3 +194,22 @@ def test_any_trace_layer_request_is_answered_with_json_never_a_500(
         else:
             assert 400 <= got.status_code < 500, (got.status_code, got.text)
             assert set(got.json()["error"]) >= {"code", "message"}
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(
+    st.text(max_size=40),
+    st.lists(st.one_of(st.text(max_size=12), st.integers(), st.none()), max_size=8),
+    st.lists(st.sampled_from(["conv1", "pool1", "fc3", "relu2"]), max_size=6),
+))
+def test_any_include_layers_value_is_answered_or_refused_with_a_4xx(client, value):
+    got = client.post("/api/v1/models/lenet5/inspect",
+                      json={"sample": 3, "include_layers": value, "include": "output"})
+    if got.status_code == 200:
+        names = {layer["name"] for layer in got.json()["layers"]}
+        given_names = value.split(",") if isinstance(value, str) else value
+        assert {str(n).strip() for n in given_names if str(n).strip()} <= names
+    else:
+        assert got.status_code == 422, got.text
+        assert got.json()["error"]["code"] in {"invalid_include_layers", "invalid_input"}
