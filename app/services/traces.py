@@ -27,7 +27,8 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -194,6 +195,7 @@ class TraceStore:
         self._lock = threading.Lock()
         self._traces: OrderedDict[str, _Entry] = OrderedDict()
         self._recipes: OrderedDict[str, bytes] = OrderedDict()
+        self._inflight: dict[str, tuple[threading.Lock, int]] = {}
         self._bytes = 0
         self._recipe_total = 0
 
@@ -249,6 +251,24 @@ class TraceStore:
                 self._recipes.move_to_end(trace_id)
             return packed
 
+    @contextmanager
+    def computing(self, trace_id: str) -> Iterator[None]:
+        """Hold the lock of one trace id while computing it, so concurrent misses of the same
+        trace wait for one computation instead of each running its own."""
+        with self._lock:
+            lock, users = self._inflight.get(trace_id, (threading.Lock(), 0))
+            self._inflight[trace_id] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                lock, users = self._inflight[trace_id]
+                if users == 1:
+                    del self._inflight[trace_id]
+                else:
+                    self._inflight[trace_id] = (lock, users - 1)
+
     def _remember(self, trace_id: str, packed: bytes) -> None:
         old = self._recipes.pop(trace_id, None)
         if old is not None:
@@ -288,35 +308,43 @@ def recompute(trace_id: str, recipe: bytes) -> tuple[Model, Trace]:
     return model, model.network.trace(parsed.input, [parsed.target])
 
 
+def _recipe_for(store: TraceStore | None, trace_id: str, token: str | None) -> tuple[bytes, bytes]:
+    """(recipe, packed recipe): this store's own copy, else the client's token, checked."""
+    packed = store.packed_recipe(trace_id) if store is not None else None
+    if packed is not None:
+        return zlib.decompress(packed), packed
+    if not token:
+        raise trace_not_found(trace_id, "it is not held here and no `input` token was sent")
+    try:
+        recipe = decode_token(token)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_trace_input", f"`input` is not a trace input token: {exc}",
+                       field="input") from None
+    if trace_id_of(recipe) != trace_id:
+        raise ApiError(422, "trace_input_mismatch",
+                       "`input` is the token of another trace (its hash is not the trace id)",
+                       field="input")
+    return recipe, pack_recipe(recipe)
+
+
 def resolve(store: TraceStore | None, trace_id: str, token: str | None) -> tuple[str, Trace, bool]:
     """(model id, trace, recomputed) for a trace id: from the store, else recomputed from
-    the stored recipe or from the client's token (which must hash to the id)."""
+    the stored recipe or from the client's token (which must hash to the id). Concurrent
+    misses of one trace compute it once: the others wait for it and read it from the store."""
     check_trace_id(trace_id)
     held = store.get(trace_id) if store is not None else None
     if held is not None:
         return held[0], held[1], False
-    packed = store.packed_recipe(trace_id) if store is not None else None
-    if packed is not None:
-        recipe = zlib.decompress(packed)
-    elif token:
+    recipe, packed = _recipe_for(store, trace_id, token)
+    with store.computing(trace_id) if store is not None else nullcontext():
+        held = store.get(trace_id) if store is not None else None
+        if held is not None:  # another request computed it while this one waited
+            return held[0], held[1], False
         try:
-            recipe = decode_token(token)
-        except ValueError as exc:
-            raise ApiError(422, "invalid_trace_input", f"`input` is not a trace input token: "
-                           f"{exc}", field="input") from None
-        if trace_id_of(recipe) != trace_id:
-            raise ApiError(422, "trace_input_mismatch",
-                           "`input` is the token of another trace (its hash is not the trace id)",
-                           field="input")
-        packed = pack_recipe(recipe)
-    else:
-        raise trace_not_found(trace_id, "it is not held here and no `input` token was sent")
-    try:
-        model, trace = recompute(trace_id, recipe)
-    except ValueError as exc:  # a recipe that hashes right but is not one
-        raise ApiError(422, "invalid_trace_input", f"the trace input is invalid: {exc}",
-                       field="input") from None
-    if store is not None:
-        store.put(trace_id, model.id, trace, packed)
+            model, trace = recompute(trace_id, recipe)
+        except ValueError as exc:  # a recipe that hashes right but is not one
+            raise ApiError(422, "invalid_trace_input", f"the trace input is invalid: {exc}",
+                           field="input") from None
+        if store is not None:
+            store.put(trace_id, model.id, trace, packed)
     return model.id, trace, True
-

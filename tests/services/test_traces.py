@@ -197,6 +197,34 @@ def test_a_miss_fills_the_store_from_its_own_recipe(resnet):
     assert resolve(store, body["trace_id"], None)[2] is False
 
 
+def test_concurrent_misses_of_one_trace_compute_it_once(resnet, monkeypatch):
+    from app.services import traces as traces_module
+
+    digit, _ = sample_digit(4)
+    body = inspect_input(resnet, digit, InspectInput(), Settings())  # held nowhere
+    store = TraceStore(1 << 30, ttl=600)
+    calls, real = [], traces_module.recompute
+    gate = threading.Event()
+
+    def counted(trace_id, recipe):
+        calls.append(trace_id)
+        gate.wait(5)  # keep the first computation running while the others arrive
+        return real(trace_id, recipe)
+
+    monkeypatch.setattr(traces_module, "recompute", counted)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        resolve(store, body["trace_id"], body["trace_input"]))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    threading.Timer(0.3, gate.set).start()
+    for t in threads:
+        t.join(30)
+    assert len(calls) == 1 and len(results) == 4
+    assert sorted(r[2] for r in results) == [False, False, False, True]
+    assert all(r[1] is results[0][1] for r in results)
+
+
 @pytest.mark.parametrize(("trace_id", "token", "status", "code"), [
     ("abc", None, 422, "invalid_trace_id"),
     ("A" * 64, None, 422, "invalid_trace_id"),
