@@ -8,12 +8,23 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import inspect, lessons, lessons_pages, lessons_text, models, pages, receptive, samples
+from app.api import (
+    inspect,
+    lessons,
+    lessons_pages,
+    lessons_text,
+    models,
+    pages,
+    receptive,
+    samples,
+    traces,
+)
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.limits import install_limits
 from app.api.middleware import RequestContextMiddleware
 from app.api.schemas import Health
+from app.services.traces import TraceStore
 from app.settings import Settings
 
 
@@ -42,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.traces = TraceStore.from_settings(settings)
     install_error_handlers(app)
     install_limits(app, settings)
     # Last: the outermost of the app's middleware, so that it sees every response (request
@@ -57,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(models.router)
     app.include_router(inspect.router)
+    app.include_router(traces.router)
     app.include_router(samples.router)
     app.include_router(receptive.router)
     app.include_router(lessons.router)

@@ -65,6 +65,11 @@ class Settings:
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     keep_alive_timeout: float = 5.0
+    # Traces: a layer part over this many bytes (as float32) is summarised, not sent, in
+    # /inspect; the store of recent traces holds this many bytes, each trace this many seconds.
+    trace_layer_budget: int = 2 * 1024 * 1024
+    trace_cache_bytes: int = 256 * 1024 * 1024
+    trace_ttl: float = 600.0
 
     @property
     def pool_threads(self) -> int:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
-SECTIONS = ("core", "layers", "baseline", "server", "training")
+SECTIONS = ("core", "layers", "baseline", "server", "training", "traces")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -121,12 +121,20 @@ def main(argv=None) -> int:
             training = run_training(epochs=1 if args.quick else 2,
                                     limit=256 if args.quick else None)
 
+    traces = None
+    if "traces" not in skip:
+        from bench.traces import run_traces
+
+        print("bench: traces (ResNet-18 shape)", file=sys.stderr)
+        with threadpool_limits(limits=1, user_api="blas"):
+            traces = run_traces(64 if args.quick else 224, 1 if args.quick else 2)
+
     pinned.restore_original_limits()
     machine["load average (1 min) at end"] = f"{os.getloadavg()[0]:.2f}"
     # The networks' GFLOP/s are compared with the peak at the threads they ran with.
     text = report.render(
         machine, peaks["float32", args.blas_threads], rows, server, training,
-        training_skipped,
+        training_skipped, traces,
     )
     print(text)
     if not args.no_write:

@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.schemas import InspectJsonRequest, InspectMultipartRequest
+from app.api.schemas.inspect import MAX_INCLUDE_LAYERS
 from app.api.validation import (
     MAX_PROBLEMS,
     check_shape,
@@ -29,7 +30,7 @@ from app.services.errors import ApiError
 from app.services.inspect import InspectInput
 from app.settings import Settings
 
-FORM_FIELDS = ("image", "target", "encoding", "include")
+FORM_FIELDS = ("image", "target", "encoding", "include", "include_layers")
 _NUMBERS = frozenset((int, float))
 
 
@@ -38,6 +39,20 @@ def _include(values) -> tuple[str, ...]:
         return parse_include(values)
     except ValueError as exc:
         raise ApiError(422, "invalid_include", str(exc), field="include") from None
+
+
+def _layer_names(values) -> tuple[str, ...]:
+    """include_layers as a list, a comma list, or repeated comma lists -> names, in order."""
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [values]
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    if len(names) > MAX_INCLUDE_LAYERS:
+        raise ApiError(422, "invalid_include_layers",
+                       f"{len(names):,} layers named; at most {MAX_INCLUDE_LAYERS}",
+                       field="include_layers")
+    return tuple(dict.fromkeys(names))
 
 
 def _invalid_pixels(problem: str, limit: int) -> ApiError:
@@ -112,7 +127,8 @@ def parse_json_body(raw: bytes, settings: Settings) -> InspectInput:
     if isinstance(body, dict):
         check_pixels(body.get("pixels"), settings.max_canvas_side)
         rest = {key: value for key, value in body.items() if key != "pixels"}
-        check_shape(rest, max_items=2 * len(INCLUDE_PARTS), max_keys=8, max_depth=2)
+        check_shape(rest, max_items=max(2 * len(INCLUDE_PARTS), MAX_INCLUDE_LAYERS), max_keys=8,
+                    max_depth=2)
     try:
         request = InspectJsonRequest.model_validate(body)
     except ValidationError as exc:
@@ -120,6 +136,7 @@ def parse_json_body(raw: bytes, settings: Settings) -> InspectInput:
     return InspectInput(
         pixels=request.pixels, sample=request.sample, target=request.target,
         encoding=request.encoding, include=_include(request.include),
+        include_layers=_layer_names(request.include_layers),
     )
 
 
@@ -168,11 +185,13 @@ async def parse_multipart_body(request: Request, settings: Settings) -> InspectI
         except ValidationError as exc:
             raise validation_error(exc) from None
         includes = form.getlist("include")
-        if any(not isinstance(v, str) for v in includes):
-            raise ApiError(422, "invalid_input", "`include` must be a text field", field="include")
+        layers = form.getlist("include_layers")
+        for name, given in (("include", includes), ("include_layers", layers)):
+            if any(not isinstance(v, str) for v in given):
+                raise ApiError(422, "invalid_input", f"`{name}` must be a text field", field=name)
         return InspectInput(
             image=data, target=options.target, encoding=options.encoding,
-            include=_include(includes or None),
+            include=_include(includes or None), include_layers=_layer_names(layers),
         )
     finally:
         await form.close()

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.services.traces import TraceStore
 from app.settings import Settings
 
 
@@ -15,3 +16,11 @@ def app_settings(request: Request) -> Settings:
 
 
 AppSettings = Annotated[Settings, Depends(app_settings)]
+
+
+def trace_store(request: Request) -> TraceStore:
+    """The app's store of recent traces."""
+    return request.app.state.traces
+
+
+Traces = Annotated[TraceStore, Depends(trace_store)]

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from app.api.bodies import parse_json_body, parse_multipart_body
 from app.api.compression import accepts_gzip, encoding_headers, gzip_bytes
-from app.api.dependencies import AppSettings
+from app.api.dependencies import AppSettings, Traces
 from app.api.limits import run_cpu_bound
 from app.api.schemas import (
     InspectJsonRequest,
@@ -26,6 +26,7 @@ from app.api.schemas import (
 from app.services.errors import ApiError
 from app.services.inspect import InspectInput, inspect_image, to_json_bytes
 from app.services.models import get_model
+from app.services.traces import TraceStore
 from app.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["inspect"])
@@ -43,18 +44,20 @@ def _respond(body: dict[str, Any], compress: bool) -> bytes:
     return gzip_bytes(data) if compress else data
 
 
-def _inspect_json(model_id: str, raw: bytes, settings: Settings, compress: bool) -> bytes:
+def _inspect_json(
+    model_id: str, raw: bytes, settings: Settings, store: TraceStore, compress: bool
+) -> bytes:
     """On the CPU pool: parse and check the JSON body, then the pipeline."""
     tick = time.perf_counter()
     source = parse_json_body(raw, settings)
     source.timings_ms["parse"] = _ms(tick)
-    return _respond(inspect_image(model_id, source, settings), compress)
+    return _respond(inspect_image(model_id, source, settings, store), compress)
 
 
 def _inspect_parsed(
-    model_id: str, source: InspectInput, settings: Settings, compress: bool
+    model_id: str, source: InspectInput, settings: Settings, store: TraceStore, compress: bool
 ) -> bytes:
-    return _respond(inspect_image(model_id, source, settings), compress)
+    return _respond(inspect_image(model_id, source, settings, store), compress)
 
 
 _REQUEST_BODY = {
@@ -94,7 +97,9 @@ _REQUEST_BODY = {
     openapi_extra={"requestBody": _REQUEST_BODY},
     responses=error_responses(400, 404, 413, 415, 422, 503),
 )
-async def inspect(model_id: str, request: Request, settings: AppSettings) -> Response:
+async def inspect(
+    model_id: str, request: Request, settings: AppSettings, store: Traces
+) -> Response:
     get_model(model_id)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     tick = time.perf_counter()
@@ -102,10 +107,14 @@ async def inspect(model_id: str, request: Request, settings: AppSettings) -> Res
     if media_type == MULTIPART_TYPE:
         source = await parse_multipart_body(request, settings)
         source.timings_ms["read"] = _ms(tick)
-        payload = await run_cpu_bound(_inspect_parsed, model_id, source, settings, compress)
+        payload = await run_cpu_bound(
+            _inspect_parsed, model_id, source, settings, store, compress
+        )
     elif media_type in JSON_TYPES:
         raw = await request.body()
-        payload = await run_cpu_bound(_inspect_json, model_id, raw, settings, compress)
+        payload = await run_cpu_bound(
+            _inspect_json, model_id, raw, settings, store, compress
+        )
     else:
         raise ApiError(
             415, "unsupported_media_type",

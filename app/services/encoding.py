@@ -20,15 +20,20 @@ from typing import Any, Literal
 import numpy as np
 
 from app.nn.losses import information
-from app.nn.trace import Trace
+from app.nn.trace import LayerTrace, Trace, summary
 
 Encoding = Literal["base64", "list"]
 ENCODINGS: tuple[str, ...] = ("base64", "list")
 
-# Parts of the inspect trace a caller can select with `include`.
-INCLUDE_PARTS: tuple[str, ...] = (
-    "activations", "gradients", "pool_indices", "pool_mask", "params", "param_grads",
+# Parts of a layer's trace, named as the fields they fill: `include` (inspect) and `part`
+# (one layer of a stored trace) take these names.
+LAYER_PARTS: tuple[str, ...] = (
+    "output", "grad_output", "pool_indices", "pool_mask", "params", "param_grads",
 )
+# The first names of two parts, still accepted (and echoed as sent) so no client breaks.
+INCLUDE_ALIASES: dict[str, str] = {"activations": "output", "gradients": "grad_output"}
+# Every name `include` accepts, in the order the response's `include` lists them.
+INCLUDE_PARTS: tuple[str, ...] = (*INCLUDE_ALIASES, *LAYER_PARTS)
 DEFAULT_INCLUDE: tuple[str, ...] = ("activations", "gradients", "pool_indices")
 
 # Wire dtypes: little-endian, fixed width. Pool indices fit int32 (a plane has < 2**31 cells).
@@ -115,6 +120,40 @@ def parse_include(values: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(p for p in INCLUDE_PARTS if p in parts)
 
 
+def include_fields(include: Iterable[str]) -> set[str]:
+    """Include names (aliases allowed) -> the layer fields they select."""
+    return {INCLUDE_ALIASES.get(p, p) for p in include}
+
+
+def part_bytes(lt: LayerTrace, part: str) -> int:
+    """What one part of a layer weighs in a response, counted as float32 (4 bytes a value,
+    batch axis dropped): the unit of the layer budget."""
+    if part in ("output", "grad_output", "pool_indices"):
+        array = getattr(lt, part)
+        return 0 if array is None else 4 * int(array[0].size)
+    if part == "pool_mask":
+        return 4 * int(np.prod(lt.input_shape[1:]))
+    values = lt.params if part == "params" else lt.grads
+    return 4 * sum(int(v.size) for v in values.values())
+
+
+def layer_summary(lt: LayerTrace) -> dict[str, Any]:
+    """A layer's output and delta in a few numbers (app.nn.trace.summary, batch axis
+    dropped from the shape, channel energies to 7 significant digits): always sent,
+    whatever the budget."""
+
+    def one(array: np.ndarray | None) -> dict[str, Any] | None:
+        if array is None:
+            return None
+        result = summary(array)
+        result["shape"] = result["shape"][1:]
+        # float32's precision, in about half the JSON of float64's repr (2,000+ channels).
+        result["channel_energy"] = [float(f"{e:.7g}") for e in result["channel_energy"]]
+        return result
+
+    return {"output": one(lt.output), "grad_output": one(lt.grad_output)}
+
+
 def pool_mask(indices: np.ndarray, input_shape: Sequence[int]) -> np.ndarray:
     """Max-pooling winners as a dense count in the pool's input layout.
 
@@ -162,13 +201,19 @@ def encode_trace(
     preprocessing: Sequence[Mapping[str, str]] = (),
     include: Iterable[str] = DEFAULT_INCLUDE,
     encoding: Encoding = "base64",
+    layer_budget: int | None = None,
+    include_layers: Iterable[str] = (),
 ) -> dict[str, Any]:
     """A Trace of ONE image (batch of 1) -> the inspect response body, batch axis dropped.
 
     receptive_fields[i] is layer i's {"size", "jump", "start", ...}; preprocessing the
-    [{"step", "image"}] the input went through. Timings are the caller's to add.
+    [{"step", "image"}] the input went through. Timings are the caller's to add. Every
+    layer gets a `summary`; a part over `layer_budget` bytes (part_bytes) is left out and
+    named in the layer's `omitted`, unless the layer is in `include_layers`.
     """
     parts = set(include)
+    fields = include_fields(parts)
+    full_layers = set(include_layers)
     if trace.input.shape[0] != 1:
         raise ValueError(f"encode_trace takes a trace of one image, got batch {trace.input.shape}")
     check_finite(trace)
@@ -178,6 +223,18 @@ def encode_trace(
 
     layers = []
     for lt, rf in zip(trace.layers, receptive_fields, strict=True):
+        omitted: list[str] = []
+
+        def want(part: str, lt: LayerTrace = lt, omitted: list[str] = omitted) -> bool:
+            if part not in fields:
+                return False
+            if layer_budget is None or lt.name in full_layers or (
+                part_bytes(lt, part) <= layer_budget
+            ):
+                return True
+            omitted.append(part)
+            return False
+
         entry: dict[str, Any] = {
             "index": lt.index,
             "name": lt.name,
@@ -187,26 +244,28 @@ def encode_trace(
             "output_shape": list(lt.output_shape[1:]),
             "receptive_field": None if rf is None else dict(rf),
         }
-        if "activations" in parts:
+        if want("output"):
             entry["output"] = tensor(lt.output, f"{lt.name}.output")
-        if "gradients" in parts and lt.grad_output is not None:
+        if lt.grad_output is not None and want("grad_output"):
             entry["grad_output"] = tensor(lt.grad_output, f"{lt.name}.grad_output")
         if lt.pool_indices is not None:
-            if "pool_indices" in parts:
+            if want("pool_indices"):
                 entry["pool_indices"] = tensor(lt.pool_indices, f"{lt.name}.pool_indices")
-            if "pool_mask" in parts:
+            if want("pool_mask"):
                 mask = pool_mask(lt.pool_indices[0], lt.input_shape[1:])
                 entry["pool_mask"] = encode_tensor(mask, encoding, f"{lt.name}.pool_mask")
-        if "params" in parts and lt.params:
+        if lt.params and want("params"):
             entry["params"] = {
                 key: encode_tensor(value, encoding, f"{lt.name}.{key}")
                 for key, value in lt.params.items()
             }
-        if "param_grads" in parts and lt.grads:
+        if lt.grads and want("param_grads"):
             entry["param_grads"] = {
                 key: encode_tensor(value, encoding, f"{lt.name}.grad_{key}")
                 for key, value in lt.grads.items()
             }
+        entry["summary"] = layer_summary(lt)
+        entry["omitted"] = omitted
         layers.append(entry)
 
     target = int(trace.target[0])
@@ -225,6 +284,6 @@ def encode_trace(
         "loss": _finite_floats(np.asarray(trace.loss), "loss"),
         "information": information(trace.logits[0], target),
     }
-    if "gradients" in parts:
+    if "grad_output" in fields:
         body["input_grad"] = tensor(trace.input_grad, "input_grad")
     return body

@@ -18,6 +18,7 @@ from app.services.encoding import DEFAULT_INCLUDE, ENCODINGS, NonFiniteError, en
 from app.services.errors import ApiError
 from app.services.models import get_model, receptive_fields
 from app.services.samples import sample_digit
+from app.services.traces import TraceStore, encode_token, pack_recipe, recipe_of, trace_id_of
 from app.settings import Settings
 
 PREVIEW_SIDE = 160
@@ -33,6 +34,7 @@ class InspectInput:
     target: int | None = None
     encoding: str = "base64"
     include: tuple[str, ...] = DEFAULT_INCLUDE
+    include_layers: tuple[str, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -64,14 +66,29 @@ def _check_target(target: int | None, classes: list[str]) -> None:
         )
 
 
-def inspect_image(model_id: str, source: InspectInput, settings: Settings) -> dict[str, Any]:
+def _check_include_layers(names: tuple[str, ...], model) -> None:
+    unknown = sorted(set(names) - set(model.network.names))
+    if unknown:
+        raise ApiError(
+            422, "invalid_include_layers",
+            f"unknown layer(s) {', '.join(map(repr, unknown[:20]))}; this model's layers: "
+            f"{', '.join(model.network.names[:64])}",
+            field="include_layers",
+        )
+
+
+def inspect_image(
+    model_id: str, source: InspectInput, settings: Settings, store: TraceStore | None = None
+) -> dict[str, Any]:
     """The pipeline for one image: decode -> preprocess -> forward + backward -> encode.
 
-    Returns the inspect response body (InspectResponse as a dict). Raises ApiError.
+    Returns the inspect response body (InspectResponse as a dict); the trace is kept in
+    `store` when one is given. Raises ApiError.
     """
     started = time.perf_counter()
     model = get_model(model_id)
     _check_target(source.target, model.classes)
+    _check_include_layers(source.include_layers, model)  # before any decoding
     if source.encoding not in ENCODINGS:
         raise ApiError(422, "invalid_encoding", f"encoding must be one of {', '.join(ENCODINGS)}")
     timings = dict(source.timings_ms)
@@ -97,7 +114,25 @@ def inspect_image(model_id: str, source: InspectInput, settings: Settings) -> di
     except ImageRejected as exc:
         raise _rejected(exc) from None
     timings["preprocess"] = _ms(tick)
+    body = inspect_input(model, network_input, source, settings, store, steps, timings)
+    # No ink found: the network saw all zeros, and the last preprocessing step says "blank".
+    body["blank"] = source.sample is None and steps[-1][0] == "blank"
+    timings["total"] = _ms(started)
+    body["timings_ms"] = timings
+    return body
 
+
+def inspect_input(
+    model, network_input: np.ndarray, source: InspectInput, settings: Settings,
+    store: TraceStore | None = None, steps: list[tuple[str, np.ndarray]] | None = None,
+    timings: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Forward + backward of one network input (the model's (C, H, W) or (H, W)), then the
+    response body: summaries for every layer, full tensors within the layer budget, the
+    content-addressed `trace_id` and the `trace_input` token; the trace goes into `store`.
+    `steps` are the preprocessing steps' (name, uint8 image), previewed in the body."""
+    _check_include_layers(source.include_layers, model)
+    timings = {} if timings is None else timings
     tick = time.perf_counter()
     trace = model.trace(network_input, source.target)
     timings["forward_backward"] = _ms(tick)
@@ -109,9 +144,10 @@ def inspect_image(model_id: str, source: InspectInput, settings: Settings) -> di
             receptive_fields=receptive_fields(model),
             preprocessing=[
                 {"step": name, "image": png_data_url(step_preview(image))}
-                for name, image in steps
+                for name, image in steps or ()
             ],
             include=source.include, encoding=source.encoding,
+            layer_budget=settings.trace_layer_budget, include_layers=source.include_layers,
         )
     except NonFiniteError as exc:
         raise ApiError(
@@ -119,11 +155,13 @@ def inspect_image(model_id: str, source: InspectInput, settings: Settings) -> di
             f"the pass produced non-finite numbers ({exc}); the input cannot be inspected",
             tensor=exc.name,
         ) from None
+    recipe = recipe_of(model, trace)
+    packed = pack_recipe(recipe)
+    body["trace_id"] = trace_id_of(recipe)
+    body["trace_input"] = encode_token(packed)
+    if store is not None:
+        store.put(body["trace_id"], model.id, trace, packed)
     timings["encode"] = _ms(tick)
-    # No ink found: the network saw all zeros, and the last preprocessing step says "blank".
-    body["blank"] = source.sample is None and steps[-1][0] == "blank"
-    timings["total"] = _ms(started)
-    body["timings_ms"] = timings
     return body
 
 

@@ -7,9 +7,24 @@ from app.models.registry import weights_path
 from app.nn.receptive import network_receptive_fields
 from app.services.errors import ApiError
 
+# Models registered at run time (the bench's and the tests' graphs): inspected and traced
+# like bundled ones, not listed by GET /api/v1/models.
+_REGISTERED: dict[str, Model] = {}
+
+
+def register_model(model: Model) -> None:
+    """Serve `model` under its id in this process (not bundled: nothing is written)."""
+    _REGISTERED[model.id] = model
+
+
+def unregister_model(model_id: str) -> None:
+    _REGISTERED.pop(model_id, None)
+
 
 def get_model(model_id: str) -> Model:
     """The bundled model, or a 404 envelope naming the known ones."""
+    if model_id in _REGISTERED:
+        return _REGISTERED[model_id]
     known = available_models()
     if model_id not in known:
         raise ApiError(

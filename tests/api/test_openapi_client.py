@@ -25,6 +25,7 @@ TYPES_IMPORT = "from ...types import Response, UNSET"
 OPERATIONS = {
     "healthz", "list_models", "get_model", "inspect", "list_samples", "get_sample_image",
     "receptive_field", "list_receptive_field_presets",
+    "get_trace_layer", "fetch_trace_layer",
 }
 OPERATIONS |= {f"lesson_{name}" for name in (  # /api/v1/lessons/...
     "perceptron_dataset", "perceptron_train", "fc_as_conv", "fc_as_conv_map", "conv_matrix",
@@ -84,7 +85,8 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     types = importlib.import_module("convscope_client.types")
     ops = {
         name: importlib.import_module(f"convscope_client.api.{tag}.{name}")
-        for tag in ("health", "models", "inspect", "samples", "receptive_field", "lessons")
+        for tag in ("health", "models", "inspect", "samples", "receptive_field", "lessons",
+                    "traces")
         for name in OPERATIONS
         if (Path(api.__file__).parent / tag / f"{name}.py").exists()
     }
@@ -113,6 +115,18 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     assert isinstance(by_json, m.InspectResponse), by_json
     assert by_json.blank in (False, types.UNSET)  # a gallery digit is never blank
     assert isinstance(by_json.layers[0].output, m.TensorList)
+    layer = ops["get_trace_layer"].sync(
+        by_json.trace_id, "conv1", client=client, part=["grad_output"], channels="0-1",
+        input_=by_json.trace_input,
+    )
+    assert isinstance(layer, m.TraceLayerResponse), layer
+    assert layer.grad_output.shape == [2, 28, 28] and layer.channels == [0, 1]
+    posted = ops["fetch_trace_layer"].sync(
+        by_json.trace_id, "pool1", client=client, part=["pool_indices"],
+        body=m.TraceLayerRequest(input_=by_json.trace_input),
+    )
+    assert isinstance(posted, m.TraceLayerResponse), posted
+    assert posted.pool_indices.shape == [6, 14, 14]
     image = TestClient(app).get("/api/v1/samples/7.png").content
     by_upload = ops["inspect"].sync(
         "lenet5", client=client,

@@ -81,3 +81,13 @@ def test_write_results_replaces_only_the_generated_section(tmp_path):
     assert text.startswith("# Notes\n\nbefore") and text.endswith("after: A/B notes\n")
     write_results(tmp_path / "fresh.md", "first")
     assert "first" in (tmp_path / "fresh.md").read_text()
+
+
+def test_the_trace_bench_builds_resnet18s_shapes_and_parameter_count():
+    from bench.traces import resnet18
+
+    network = resnet18()
+    shapes = dict(zip(network.names, network.shapes((1, 3, 224, 224)), strict=True))
+    assert shapes["maxpool"][1] == (1, 64, 56, 56)
+    assert shapes["layer4.1.relu2"][1] == (1, 512, 7, 7) and shapes["fc"][1] == (1, 1000)
+    assert network.parameter_count == 11_689_512  # torchvision's resnet18

@@ -49,7 +49,8 @@ def test_picking_a_row_and_a_strided_padded_geometry(page, live_server):
     scale = box["height"] / (14 + 9 * 26)
     matrix.click(position={"x": 10, "y": (14 + 8.5 * 26) * scale})
     page.wait_for_function(
-        "document.querySelector('#cm-row').textContent.startsWith('Row 8 of W is output y[2,2]')"
+        "t => document.querySelector('#cm-row').textContent.startsWith(t)",
+        arg="Row 8 of W is output y[2,2]",
     )
     assert "x[4,4]" in page.locator("#cm-row").inner_text()
     page.fill("#cm-stride", "2")

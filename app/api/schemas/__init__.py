@@ -27,20 +27,25 @@ from app.api.schemas.inspect import (
     InspectJsonRequest,
     InspectMultipartRequest,
     InspectResponse,
+    LayerSummary,
     LayerTraceOut,
     PreprocessingStep,
     ReceptiveField,
+    TensorSummary,
     Timings,
 )
 from app.api.schemas.tensor import LayerParams, Tensor, TensorBase64, TensorList
+from app.api.schemas.traces import TraceLayerRequest, TraceLayerResponse
 
 __all__ = [
     "INCLUDE_PATTERN", "PNG_RESPONSE", "RETRY_AFTER", "CardLayer", "ErrorDetail", "ErrorResponse",
     "Health",
     "IncludePart", "Information", "InspectJsonRequest", "InspectMultipartRequest",
-    "InspectResponse", "LayerInfo", "LayerParams", "LayerTraceOut", "ModelCard", "ModelDetail",
+    "InspectResponse", "LayerInfo", "LayerParams", "LayerSummary", "LayerTraceOut",
+    "ModelCard", "ModelDetail",
     "ModelList", "ModelSummary", "NetworkLayerConfig", "PreprocessingStep", "Problem",
-    "ReceptiveField", "Sample", "SampleList", "Tensor", "TensorBase64", "TensorList", "Timings",
+    "ReceptiveField", "Sample", "SampleList", "Tensor", "TensorBase64", "TensorList",
+    "TensorSummary", "Timings", "TraceLayerRequest", "TraceLayerResponse",
     "error_responses",
 ]
 

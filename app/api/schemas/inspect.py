@@ -13,9 +13,11 @@ from app.api.schemas.tensor import LayerParams, Tensor
 from app.services.encoding import DEFAULT_INCLUDE, INCLUDE_PARTS
 
 IncludePart = Literal[
-    "activations", "gradients", "pool_indices", "pool_mask", "params", "param_grads"
+    "activations", "gradients", "output", "grad_output", "pool_indices", "pool_mask", "params",
+    "param_grads",
 ]
 assert set(get_args(IncludePart)) == set(INCLUDE_PARTS)
+LayerPart = Literal["output", "grad_output", "pool_indices", "pool_mask", "params", "param_grads"]
 
 # A comma list of part names, blanks around names and empty items allowed: exactly what
 # app.services.encoding.parse_include accepts.
@@ -25,14 +27,16 @@ assert re.match(INCLUDE_PATTERN, " activations, ,pool_mask ")
 DEFAULT_INCLUDE_TEXT = ",".join(DEFAULT_INCLUDE)
 MAX_CANVAS_SIDE = 1024  # the default of CONVSCOPE_MAX_CANVAS_SIDE
 MAX_INCLUDE_FIELDS = 6  # multipart: at most 8 text fields, 2 of them `target` and `encoding`
+MAX_INCLUDE_LAYERS = 256
 IMAGE_TYPES = "image/png, image/jpeg, image/gif, image/webp, image/bmp"
 
 _INCLUDE_DOC = (
     "Parts of the trace to return: a comma list or a list of "
-    f"{', '.join(INCLUDE_PARTS)}. Default: {', '.join(DEFAULT_INCLUDE)}. "
-    "`activations`: each layer's `output`; `gradients`: each layer's `grad_output` (its delta "
-    "dL/d output) and `input_grad`; `pool_indices`: per max-pooling output, the flat index "
-    "h*W + w of its winner in the input plane (PyTorch's return_indices convention); "
+    f"{', '.join(INCLUDE_PARTS)}. Default: {', '.join(DEFAULT_INCLUDE)}. Each name is the "
+    "field it fills: `output`: each layer's activation (alias `activations`); `grad_output`: "
+    "each layer's delta dL/d output, and `input_grad` (alias `gradients`); `pool_indices`: "
+    "per max-pooling output, the flat index h*W + w of its winner in the input plane "
+    "(PyTorch's return_indices convention); "
     "`pool_mask`: per max-pooling INPUT cell, how many windows it won (uint8); `params`: "
     "`weight` and `bias`; `param_grads`: dL/d weight and dL/d bias."
 )
@@ -41,6 +45,13 @@ Pixel = Annotated[float, Field(ge=0, le=255, strict=True, allow_inf_nan=False)]
 # The pattern is for the schema; parse_include names the unknown parts at run time.
 IncludeText = Annotated[str, Field(json_schema_extra={"pattern": INCLUDE_PATTERN})]
 Encoding = Literal["base64", "list"]
+
+_INCLUDE_LAYERS_DOC = (
+    "Layers (node names) whose requested parts are sent in full whatever their size. Every "
+    "other layer's part over the server's layer budget (2 MB of float32 by default) is left "
+    "out, named in the layer's `omitted`, and can be fetched from GET "
+    "/api/v1/traces/{trace_id}/layers/{layer_name}."
+)
 
 
 def _not_null(schema: dict[str, Any]) -> None:
@@ -102,6 +113,9 @@ class InspectJsonRequest(BaseModel):
     )
     encoding: Encoding = "base64"
     include: list[IncludePart] | IncludeText | None = Field(None, description=_INCLUDE_DOC)
+    include_layers: Annotated[list[str], Field(max_length=MAX_INCLUDE_LAYERS)] | str | None = (
+        Field(None, description=_INCLUDE_LAYERS_DOC + " A list, or a comma list.")
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -135,6 +149,9 @@ class InspectMultipartRequest(BaseModel):
         None, description=_INCLUDE_DOC + " May repeat.",
         json_schema_extra={"example": list(DEFAULT_INCLUDE)},
     )
+    include_layers: list[str] | SkipJsonSchema[None] = Field(
+        None, description=_INCLUDE_LAYERS_DOC + " A comma list; may repeat."
+    )
 
 
 class PreprocessingStep(BaseModel):
@@ -160,6 +177,26 @@ class ReceptiveField(BaseModel):
     padding: list[int]
 
 
+class TensorSummary(BaseModel):
+    """A tensor in a few numbers (batch axis dropped from `shape`)."""
+
+    shape: list[int]
+    min: float
+    max: float
+    mean: float
+    channel_energy: list[float] = Field(
+        description="Per channel (the first axis of `shape`), mean |x| over every other axis, "
+        "to 7 significant digits."
+    )
+
+
+class LayerSummary(BaseModel):
+    """Always sent, whatever the budget: the layer's output and its delta, summarised."""
+
+    output: TensorSummary
+    grad_output: TensorSummary | None
+
+
 class LayerTraceOut(BaseModel):
     index: int
     name: str
@@ -183,6 +220,11 @@ class LayerTraceOut(BaseModel):
     params: LayerParams | None = Field(None, description="`weight`, `bias` (include `params`).")
     param_grads: LayerParams | None = Field(
         None, description="dL/d weight and dL/d bias, keyed `weight`, `bias`."
+    )
+    summary: LayerSummary | None = None
+    omitted: list[LayerPart] = Field(
+        [], description="Requested parts left out because they exceed the layer budget: fetch "
+        "them with GET /api/v1/traces/{trace_id}/layers/{name}?part=...",
     )
 
 
@@ -234,3 +276,13 @@ class InspectResponse(BaseModel):
     loss: float = Field(description="Cross-entropy of softmax(logits) against `target`.")
     information: Information
     timings_ms: Timings
+    trace_id: str | None = Field(
+        None, description="sha256 (hex) of the model, its weights, the network input and the "
+        "target: the same inspection gives the same id. Names the trace in GET "
+        "/api/v1/traces/{trace_id}/layers/{layer_name}.",
+    )
+    trace_input: str | None = Field(
+        None, description="The trace's recipe (model, weights' digest, network input, target), "
+        "zlib-compressed, base64url: send it back as `input` when fetching a layer, and any "
+        "server replica can recompute the trace if it does not hold it.",
+    )
