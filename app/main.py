@@ -11,6 +11,9 @@ from app import __version__
 from app.api import (
     inspect,
     lessons,
+    lessons_colour,
+    lessons_equivariance,
+    lessons_mlp,
     lessons_pages,
     lessons_text,
     models,
@@ -73,6 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(samples.router)
     app.include_router(receptive.router)
     app.include_router(lessons.router)
+    app.include_router(lessons_mlp.router)
+    app.include_router(lessons_equivariance.router)
+    app.include_router(lessons_colour.router)
     app.include_router(lessons_text.router)
     install_docs(app)
     app.include_router(pages.router)

@@ -11,9 +11,6 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.api.lessons_colour import router as colour_router
-from app.api.lessons_equivariance import router as equivariance_router
-from app.api.lessons_mlp import router as mlp_router
 from app.api.lessons_schemas import (
     CONV_MATRIX_MAX_DILATION,
     CONV_MATRIX_MAX_IN_CHANNELS,
@@ -348,8 +345,3 @@ async def conv_matrix_endpoint(
     except ValueError as exc:
         raise ApiError(422, "invalid_geometry", str(exc), field="kernel_size") from None
     return await run_cpu_bound(_conv_matrix, geometry, seed)
-
-
-router.include_router(mlp_router)  # /mlp-vs-cnn/...: app/api/lessons_mlp.py
-router.include_router(equivariance_router)  # /equivariance...: app/api/lessons_equivariance.py
-router.include_router(colour_router)  # /colour/...: app/api/lessons_colour.py

@@ -8,15 +8,15 @@ from typing import Any, Literal
 import numpy as np
 from fastapi import APIRouter, Query
 
-from app.api.errors import ApiError
 from app.api.lessons_colour_schemas import ColourConvResponse, ColourGalleryResponse
 from app.api.limits import run_cpu_bound
 from app.api.schemas import error_responses
 from app.data.colour_shapes import CLASSES, colour_split
 from app.lessons.colour import channel_correlations, classic_example, gallery, model_example
 from app.models.colour_training import load_colour_cnn
+from app.services.errors import ApiError
 
-router = APIRouter()
+router = APIRouter(prefix="/api/v1/lessons", tags=["lessons"])
 
 
 def _encode(parts: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from typing import Any, Literal
 import numpy as np
 from fastapi import APIRouter, Query
 
-from app.api.errors import ApiError
 from app.api.lessons_equivariance_schemas import (
     MAX_CHANNELS,
     MAX_SHIFT,
@@ -16,13 +15,14 @@ from app.api.lessons_equivariance_schemas import (
     EquivarianceResponse,
 )
 from app.api.limits import run_cpu_bound
-from app.api.models import get_model
-from app.api.samples import sample_digit
 from app.api.schemas import error_responses
 from app.lessons.equivariance import equivariance, interior, prediction_curve, shift_maps
 from app.nn.receptive import network_receptive_fields
+from app.services.errors import ApiError
+from app.services.models import get_model
+from app.services.samples import sample_digit
 
-router = APIRouter()
+router = APIRouter(prefix="/api/v1/lessons", tags=["lessons"])
 CURVE_SHIFTS = range(-4, 5)
 
 

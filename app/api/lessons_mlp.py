@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from app.api.errors import ApiError
 from app.api.lessons_mlp_schemas import (
     MAX_HIDDEN,
     MAX_IMAGE_SIDE,
@@ -18,8 +17,6 @@ from app.api.lessons_mlp_schemas import (
     ShiftResponse,
 )
 from app.api.limits import run_cpu_bound
-from app.api.models import get_model
-from app.api.samples import sample_digit
 from app.api.schemas import error_responses
 from app.lessons.mlp_vs_cnn import (
     cached_shift_report,
@@ -27,8 +24,11 @@ from app.lessons.mlp_vs_cnn import (
     matrix_form,
     parameter_counts,
 )
+from app.services.errors import ApiError
+from app.services.models import get_model
+from app.services.samples import sample_digit
 
-router = APIRouter()
+router = APIRouter(prefix="/api/v1/lessons", tags=["lessons"])
 
 
 def _matrix_form(model_id: str, sample: int, layer: str, unit: int) -> dict[str, Any]:

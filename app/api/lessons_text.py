@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.errors import ApiError
 from app.api.limits import run_cpu_bound
 from app.api.schemas import error_responses
 from app.data.text import ALPHABET, CLASSES, MAX_LENGTH, TextRejected
 from app.lessons.text_cnn import MAX_TEXT_LENGTH, inspect_text
+from app.services.errors import ApiError
 
 router = APIRouter(prefix="/api/v1/lessons", tags=["lessons"])
 
