@@ -1,0 +1,66 @@
+"""The importer's two proofs for a model: every graph node's output against onnx's own
+ReferenceEvaluator (an independent NumPy implementation of the spec), and the imported graph's
+backward against central finite differences in float64."""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx.reference import ReferenceEvaluator
+
+from app.importers import import_onnx
+from app.nn import INPUT
+from tests.floats import assert_equal_up_to_rounding
+from tests.nn.gradcheck import assert_gradients_close, numerical_gradient
+
+REL = 1e-5
+
+
+def outputs_by_node(graph, x):
+    """Every graph node's output for x, by node name."""
+    _, _, outputs = graph._forward(x, keep=True)
+    return dict(zip(graph.names, outputs, strict=True))
+
+
+def check_against_reference(model, x: np.ndarray, **limits):
+    """Import `model`, run it and the reference on x, and compare every node that stands for
+    an ONNX tensor (and the head, when there is one). -> (graph, card)."""
+    graph, card = import_onnx(model.SerializeToString(), **limits)
+    reference = ReferenceEvaluator(model).run(None, {"x": x}, intermediate=True)
+    ours = outputs_by_node(graph, x)
+    compared = 0
+    for layer in card["layers"]:
+        tensor = layer["onnx"]["output"]
+        if tensor:
+            assert_equal_up_to_rounding(ours[layer["name"]], reference[tensor], rel=REL,
+                                        err_msg=f"node {layer['name']} ({tensor})")
+            compared += 1
+    assert compared, "no node was compared"
+    final = ours[graph.output]
+    want = reference[model.graph.output[0].name]
+    if card["head"]:
+        shifted = final.astype(np.float64) - final.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        final = log_p if card["head"]["op"] == "LogSoftmax" else np.exp(log_p)
+    assert_equal_up_to_rounding(final, want, rel=REL, err_msg="model output")
+    return graph, card
+
+
+def check_backward(graph, x: np.ndarray, params: bool = True, seed: int = 0) -> None:
+    """d<graph(x), g>/d(input, every parameter) against central differences, in float64."""
+    rng = np.random.default_rng(seed)
+    net = graph.astype(np.float64)
+    x = x.astype(np.float64)
+    y, caches = net.forward(x)
+    upstream = rng.standard_normal(y.shape)
+    dx, grads = net.backward(upstream, caches)
+
+    def score(_):
+        return float((net.forward(x)[0] * upstream).sum())
+
+    analytic, numeric = {INPUT: dx}, {INPUT: numerical_gradient(score, x)}
+    if params:
+        for name, layer, grad in zip(net.names, net.layers, grads, strict=True):
+            for key, value in layer.params.items():
+                analytic[f"{name}.{key}"] = grad[key]
+                numeric[f"{name}.{key}"] = numerical_gradient(score, value)
+    assert_gradients_close(analytic, numeric, context="imported graph")
