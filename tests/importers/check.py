@@ -10,7 +10,7 @@ from onnx.reference import ReferenceEvaluator
 from app.importers import import_onnx
 from app.nn import INPUT
 from tests.floats import assert_equal_up_to_rounding
-from tests.nn.gradcheck import assert_gradients_close, numerical_gradient
+from tests.nn.gradcheck import EPS, assert_gradients_close, numerical_gradient
 
 REL = 1e-5
 # Central differences through a whole network: the score sums many terms, so its float64
@@ -48,8 +48,9 @@ def check_against_reference(model, x: np.ndarray, **limits):
     return graph, card
 
 
-def check_backward(graph, x: np.ndarray, params: bool = True, seed: int = 0) -> None:
-    """d<graph(x), g>/d(input, every parameter) against central differences, in float64."""
+def check_backward(graph, x: np.ndarray, sample: int | None = None, seed: int = 0) -> None:
+    """d<graph(x), g>/d(input, parameters) against central differences, in float64: every
+    input element, and every parameter element (or `sample` of each parameter's, at random)."""
     rng = np.random.default_rng(seed)
     net = graph.astype(np.float64)
     x = x.astype(np.float64)
@@ -57,14 +58,25 @@ def check_backward(graph, x: np.ndarray, params: bool = True, seed: int = 0) -> 
     upstream = rng.standard_normal(y.shape)
     dx, grads = net.backward(upstream, caches)
 
-    def score(_):
+    def score(_=None):
         return float((net.forward(x)[0] * upstream).sum())
 
     analytic, numeric = {INPUT: dx}, {INPUT: numerical_gradient(score, x)}
-    if params:
-        for name, layer, grad in zip(net.names, net.layers, grads, strict=True):
-            for key, value in layer.params.items():
+    for name, layer, grad in zip(net.names, net.layers, grads, strict=True):
+        for key, value in layer.params.items():
+            if sample is None:
                 analytic[f"{name}.{key}"] = grad[key]
                 numeric[f"{name}.{key}"] = numerical_gradient(score, value)
+                continue
+            flat = value.reshape(-1)
+            for i in rng.choice(flat.size, size=min(sample, flat.size), replace=False):
+                original = flat[i]
+                flat[i] = original + EPS
+                plus = score()
+                flat[i] = original - EPS
+                minus = score()
+                flat[i] = original
+                numeric[f"{name}.{key}[{i}]"] = np.array((plus - minus) / (2 * EPS))
+                analytic[f"{name}.{key}[{i}]"] = grad[key].reshape(-1)[i]
     assert_gradients_close(analytic, numeric, rtol=GRAPH_RTOL, atol=GRAPH_ATOL,
                            context="imported graph")

@@ -8,12 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.importers.check import (
-    GRAPH_ATOL,
-    GRAPH_RTOL,
-    check_against_reference,
-    check_backward,
-)
+from tests.importers.check import check_against_reference, check_backward
 from tests.importers.onnx_build import Net
 
 
@@ -81,38 +76,10 @@ MODELS = {"lenet": lenet, "resnet": resnet, "depthwise-separable": depthwise_sep
 def test_model_matches_the_reference_node_by_node_and_backward_by_finite_differences(name):
     net, output = MODELS[name]()
     graph, card = check_against_reference(net.model(output), net.input())
-    check_backward(graph, net.input(seed=2), params=name != "lenet")
+    # Every input pixel; every weight of the small nets, 8 of each tensor's in the larger.
+    check_backward(graph, net.input(seed=2), sample=8 if name in ("lenet", "resnet") else None)
     assert card["nodes"] == len(graph)
     assert card["parameters"] == graph.parameter_count
-
-
-def test_lenet_backward_matches_finite_differences_for_sampled_weights():
-    # Every input pixel is checked above; here a sample of every layer's weights.
-    from tests.nn.gradcheck import assert_gradients_close
-
-    net, output = lenet()
-    graph, _ = check_against_reference(net.model(output), net.input())
-    g64 = graph.astype(np.float64)
-    x = net.input(seed=2).astype(np.float64)
-    rng = np.random.default_rng(0)
-    y, caches = g64.forward(x)
-    upstream = rng.standard_normal(y.shape)
-    _, grads = g64.backward(upstream, caches)
-    analytic, numeric = {}, {}
-    for name, layer, grad in zip(g64.names, g64.layers, grads, strict=True):
-        for key, value in layer.params.items():
-            flat = value.reshape(-1)
-            for i in rng.choice(flat.size, size=min(6, flat.size), replace=False):
-                original = flat[i]
-                flat[i] = original + 1e-6
-                plus = float((g64.forward(x)[0] * upstream).sum())
-                flat[i] = original - 1e-6
-                minus = float((g64.forward(x)[0] * upstream).sum())
-                flat[i] = original
-                key_i = f"{name}.{key}[{i}]"
-                numeric[key_i] = np.array((plus - minus) / 2e-6)
-                analytic[key_i] = grad[key].reshape(-1)[i]
-    assert_gradients_close(analytic, numeric, rtol=GRAPH_RTOL, atol=GRAPH_ATOL)
 
 
 @pytest.mark.parametrize("opset", [11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21])
