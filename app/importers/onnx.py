@@ -26,6 +26,7 @@ from onnx import TensorProto
 from app.importers.errors import (
     ExternalDataRefused,
     InvalidModel,
+    ModelImportError,
     ModelTooLarge,
 )
 from app.importers.onnx_fold import FOLDERS, attributes, fold, tensor_to_array
@@ -51,7 +52,22 @@ def _parse(data: bytes) -> onnx.ModelProto:
         raise InvalidModel(f"not an ONNX model (the protobuf does not parse: {exc})") from None
     if not model.HasField("graph") or not model.graph.node:
         raise InvalidModel("not an ONNX model: it has no graph, or a graph without nodes")
+    _check_names(model)
     return model
+
+
+def _check_names(model: onnx.ModelProto) -> None:
+    """Every name the importer reads is text (protobuf hands invalid UTF-8 back as bytes)."""
+    graph = model.graph
+    names = [model.producer_name, model.producer_version]
+    names += [o.domain for o in model.opset_import]
+    names += [v.name for v in (*graph.input, *graph.output)]
+    names += [t.name for t in graph.initializer]
+    for node in graph.node:
+        names += [node.name, node.op_type, node.domain, *node.input, *node.output]
+        names += [a.name for a in node.attribute]
+    if not all(isinstance(name, str) for name in names):
+        raise InvalidModel("not an ONNX model: a name in it is not valid UTF-8 text")
 
 
 def _opset(model: onnx.ModelProto) -> int:
@@ -131,7 +147,14 @@ def _convert(builder: Builder, node) -> None:
     elif node.op_type in CONVERTERS:
         if not given:
             raise InvalidModel(f"node {node.name!r} ({node.op_type}) has no input")
-        out = CONVERTERS[node.op_type](builder, node, attributes(node), xs)
+        try:
+            out = CONVERTERS[node.op_type](builder, node, attributes(node), xs)
+        except ModelImportError:
+            raise
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+            # Attributes or inputs of the wrong type or count: a malformed node.
+            raise InvalidModel(f"node {node.name!r} ({node.op_type}) has attributes or inputs "
+                               f"that do not fit its operator: {exc}") from None
     else:
         raise builder.unsupported(node)
     if node.output and node.output[0]:

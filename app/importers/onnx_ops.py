@@ -53,6 +53,10 @@ def clip(b: Builder, node, a, xs):
     x = b.activation(xs[0], node)
     low, high = (None if v is None else float(b.constant(v, node, "bound").reshape(()))
                  for v in (_optional(xs, 1), _optional(xs, 2)))
+    low = None if low == -np.inf else low  # an infinite bound is no bound
+    high = None if high == np.inf else high
+    if low is not None and high is not None and not low <= high:
+        raise b.unsupported(node, f"bounds {low} > {high}")
     if low == 0 and high == 6:
         layer = ReLU6()
     elif low == 0 and high is None:

@@ -206,6 +206,7 @@ CASES = {
     "clip-min-only-zero": clip_case(0.0, None),
     "clip-min-only": clip_case(-0.3, None),
     "clip-max-only": clip_case(None, 0.4),
+    "clip-infinite-bound": clip_case(-np.inf, 0.4),
     "gemm-transB": gemm_case(1),
     "gemm-alpha-beta": gemm_case(0, alpha=0.5, beta=2.0, c_shape=(1, 5)),
     "gemm-no-bias": gemm_case(1, c_shape=None),
