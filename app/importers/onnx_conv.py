@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.importers.onnx_graph import Act, Builder
-from app.nn import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d, ZeroPad2d
+from app.nn import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d, ZeroPad2d, conv_output_size
 
 F32 = np.float32
 
@@ -113,32 +113,61 @@ def conv_transpose(b: Builder, node, a, xs):
     return b.add(layer, [x], node, node.output[0])
 
 
+def _onnx_pool_size(n, k, s, begin, end, d, ceil_mode) -> int:
+    """ONNX's pooled length for pads (begin, end): floor or ceil, and with ceil a last window
+    that would start in the end padding is dropped (as torch)."""
+    span = n + begin + end - d * (k - 1) - 1
+    if not ceil_mode:
+        return span // s + 1
+    out = -(-span // s) + 1
+    return out - 1 if (out - 1) * s >= n + begin else out
+
+
+def _asymmetric_as_symmetric(x: Act, kernel, strides, dilations, pads, ceil_mode):
+    """Pads larger at the end than at the beginning (TensorFlow's SAME): the windows start
+    where symmetric pads of the beginning's size put them, so only their count differs, and
+    one of floor and ceil mode gives ONNX's count on both axes. -> that ceil_mode, or None."""
+    top, left, bottom, right = pads
+    for mode in (False, True):
+        if all(
+            conv_output_size(n, k, s, p, d, mode) == _onnx_pool_size(n, k, s, p, q, d, ceil_mode)
+            for n, k, s, p, q, d in zip(x.shape[2:], kernel, strides, (top, left),
+                                        (bottom, right), dilations, strict=True)
+        ):
+            return mode
+    return None
+
+
 def _pool(b: Builder, node, a, xs, kind: str):
     x = b.activation(xs[0], node)
     if len(node.output) > 1 and node.output[1] and b.consumers[node.output[1]]:
         raise b.unsupported(node, "its Indices output")
     kernel = _ints(a.get("kernel_shape"), ())
-    strides, dilations, (top, left, bottom, right) = _geometry(b, node, a, x, kernel)
+    strides, dilations, pads = _geometry(b, node, a, x, kernel)
+    top, left, bottom, right = pads
     ceil_mode = bool(a.get("ceil_mode", 0))
-    symmetric = top == bottom and left == right
-    small = top <= kernel[0] // 2 and left <= kernel[1] // 2
-    if kind == "max":
-        if not (symmetric and small):
-            raise b.unsupported(node, f"pads {[top, left, bottom, right]}: max pooling takes "
-                                "symmetric pads of at most half the kernel")
-        layer = MaxPool2d(kernel, strides, (top, left), ceil_mode, dilations)
-        return b.add(layer, [x], node, node.output[0])
-    if dilations != (1, 1):
+    include = kind == "avg" and bool(a.get("count_include_pad", 0))
+    if kind == "avg" and dilations != (1, 1):
         raise b.unsupported(node, f"dilations {list(dilations)} in average pooling")
-    include = bool(a.get("count_include_pad", 0))
-    if symmetric and small:
-        layer = AvgPool2d(kernel, strides, (top, left), ceil_mode, include)
+    small = top <= kernel[0] // 2 and left <= kernel[1] // 2
+    mode = ceil_mode if (top, left) == (bottom, right) else None
+    if mode is None and small and bottom >= top and right >= left and not include:
+        # Max pooling never picks a padding cell, and average pooling without
+        # count_include_pad never counts one: pads of the end's size need not exist.
+        mode = _asymmetric_as_symmetric(x, kernel, strides, dilations, pads, ceil_mode)
+    if mode is not None and small:
+        if kind == "max":
+            layer = MaxPool2d(kernel, strides, (top, left), mode, dilations)
+        else:
+            layer = AvgPool2d(kernel, strides, (top, left), mode, include)
     elif include and not ceil_mode:  # zeros that count: an explicit padding node
         x = b.add(ZeroPad2d((left, right, top, bottom)), [x], node, "", suffix="_pad")
         layer = AvgPool2d(kernel, strides, 0, False, True)
     else:
-        raise b.unsupported(node, f"pads {[top, left, bottom, right]} with count_include_pad "
-                            f"{int(include)} and ceil_mode {int(ceil_mode)}")
+        raise b.unsupported(node, f"pads {list(pads)} with ceil_mode {int(ceil_mode)}"
+                            + (f" and count_include_pad {int(include)}" if kind == "avg" else "")
+                            + " (supported: symmetric pads of at most half the kernel, or "
+                            "larger pads at the end as TensorFlow's SAME writes them)")
     return b.add(layer, [x], node, node.output[0])
 
 

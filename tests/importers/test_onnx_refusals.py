@@ -55,6 +55,8 @@ def test_an_operator_of_another_domain_is_refused_naming_the_domain():
         (lambda net, y: net.op("Mul", [y, y]), "product of two activations"),
         (lambda net, y: net.op("MaxPool", [y], kernel_shape=[2, 2], pads=[0, 0, 1, 1]),
          "symmetric pads"),
+        (lambda net, y: net.op("MaxPool", [y], kernel_shape=[3, 3], pads=[1, 1, 0, 0]),
+         "symmetric pads"),
         (lambda net, y: net.op("Concat", [y, y], axis=2), "axis 2"),
         (lambda net, y: net.op("Pad", [y, net.const(np.array([0, 0, 1, 1, 0, 0, 1, 1]))],
                                mode="reflect"), "mode"),
@@ -62,8 +64,8 @@ def test_an_operator_of_another_domain_is_refused_naming_the_domain():
         (lambda net, y: net.op("Relu", [net.op("Softmax", [net.op("Flatten", [y])], axis=1,
                                                name="sm")]), "last node"),
     ],
-    ids=["mul-activations", "maxpool-asymmetric", "concat-axis-2", "pad-reflect",
-         "reshape-not-flatten", "softmax-not-last"],
+    ids=["mul-activations", "maxpool-asymmetric", "maxpool-larger-start-pads", "concat-axis-2",
+         "pad-reflect", "reshape-not-flatten", "softmax-not-last"],
 )
 def test_unsupported_uses_of_supported_operators_are_refused_with_the_reason(build, reason):
     net, y = small_net()
