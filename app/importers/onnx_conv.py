@@ -155,6 +155,13 @@ def _pool(b: Builder, node, a, xs, kind: str):
         # Max pooling never picks a padding cell, and average pooling without
         # count_include_pad never counts one: pads of the end's size need not exist.
         mode = _asymmetric_as_symmetric(x, kernel, strides, dilations, pads, ceil_mode)
+    for n, k, st, d, begin, end in zip(x.shape[2:], kernel, strides, dilations, (top, left),
+                                       (bottom, right), strict=True):
+        size = _onnx_pool_size(n, k, st, begin, end, d, ceil_mode)
+        starts = np.arange(max(size, 0))[:, None] * st - begin + np.arange(k) * d
+        if not ((starts >= 0) & (starts < n)).any(axis=1).all():
+            raise b.unsupported(node, f"pads {list(pads)}: a window would lie entirely in the "
+                                "padding")
     if mode is not None and small:
         if kind == "max":
             layer = MaxPool2d(kernel, strides, (top, left), mode, dilations)
