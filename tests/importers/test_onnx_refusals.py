@@ -211,3 +211,15 @@ def test_corrupted_models_are_refused_with_an_import_error_or_imported(edits):
     except ModelImportError:
         return
     assert card["nodes"] == len(graph)
+
+
+def test_the_importer_only_parses_nothing_of_onnx_runs_the_model():
+    from pathlib import Path
+
+    import app
+
+    sources = (Path(app.__file__).parent).rglob("*.py")
+    for path in sources:
+        text = path.read_text()
+        for forbidden in ("onnx.reference", "ReferenceEvaluator", "onnxruntime", "import torch"):
+            assert forbidden not in text, f"{path}: {forbidden}"
