@@ -158,7 +158,7 @@ def _convert(builder: Builder, node) -> None:
     else:
         raise builder.unsupported(node)
     if node.output and node.output[0]:
-        builder.values[node.output[0]] = out
+        builder.define(node.output[0], out)
 
 
 def import_onnx(data: bytes, max_nodes: int = MAX_NODES,
@@ -178,7 +178,7 @@ def import_onnx(data: bytes, max_nodes: int = MAX_NODES,
     for tensor in graph.initializer:
         builder.values[tensor.name] = tensor_to_array(tensor)
     input_name, input_shape = _input(graph, builder.values)
-    builder.values[input_name] = Act(INPUT, input_shape)
+    builder.define(input_name, Act(INPUT, input_shape))
     for node in graph.node:
         _convert(builder, node)
     if len(graph.output) != 1:

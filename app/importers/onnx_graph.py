@@ -58,6 +58,8 @@ class Builder:
         self.values: dict[str, np.ndarray | Act | Head] = {}
         self.records: dict[str, Record] = {}
         self.order: list[str] = []
+        # Per graph node, the ONNX tensors that hold its output (removed nodes alias it).
+        self.tensors: dict[str, set[str]] = {}
 
     # -- errors ---------------------------------------------------------------------------
     def unsupported(self, node, reason: str | None = None) -> UnsupportedOperator:
@@ -118,8 +120,17 @@ class Builder:
         record.output = output
         return act
 
-    def sole_reader(self, act: Act, tensor: str) -> Record | None:
-        """The record computing `act`, if `tensor` (its ONNX name) has exactly one reader."""
-        if act.node == INPUT or self.consumers[tensor] != 1:
+    def define(self, tensor: str, value) -> None:
+        """ONNX tensor `tensor` holds `value`."""
+        self.values[tensor] = value
+        if isinstance(value, Act):
+            self.tensors.setdefault(value.node, set()).add(tensor)
+
+    def sole_reader(self, act: Act) -> Record | None:
+        """The record computing `act`, if the node being converted is the only reader of its
+        output under every ONNX name it has: then that node may be merged into it."""
+        if act.node == INPUT:
+            return None
+        if sum(self.consumers[t] for t in self.tensors.get(act.node, ())) != 1:
             return None
         return self.records[act.node]

@@ -9,7 +9,6 @@ import numpy as np
 from app.importers.onnx_conv import average_pool, conv, conv_transpose, max_pool
 from app.importers.onnx_graph import Act, Builder, Head
 from app.nn import (
-    INPUT,
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
     Add,
@@ -117,7 +116,7 @@ def _per_channel(b: Builder, node, x: Act, c: np.ndarray) -> np.ndarray:
 def _affine(b: Builder, node, x: Act, tensor: str, scale, shift) -> Act:
     """y = x * scale + shift per channel, merged into the affine node computing x if only
     this node reads it."""
-    record = b.sole_reader(x, tensor)
+    record = b.sole_reader(x)
     if record is not None and isinstance(record.layer, ChannelAffine):
         buffers = record.layer.buffers
         buffers["shift"] = (buffers["shift"] * scale + shift).astype(F32)
@@ -146,10 +145,10 @@ def add(b: Builder, node, a, xs):
             return b.add(Add(), [x, tensor], node, node.output[0])
         except Exception:
             raise b.unsupported(node, f"shapes {list(x.shape)} and {list(tensor.shape)}") from None
-    record = b.sole_reader(x, tensor)
+    record = b.sole_reader(x)
     if (record is not None and isinstance(record.layer, Linear)
             and "bias" not in record.layer.params and c.size == record.layer.out_features
-            and c.ndim <= 2 and c.shape[-1] == c.size):  # MatMul + Add: one Linear
+            and c.ndim in (1, 2) and c.shape[-1] == c.size):  # MatMul + Add: one Linear
         record.layer.params["bias"] = c.reshape(-1).astype(F32)
         return b.absorb(x, node, node.output[0])
     return _affine(b, node, x, tensor, 1.0, _per_channel(b, node, x, c))
@@ -318,5 +317,3 @@ CONVERTERS = {
     "Softmax": softmax,
     "LogSoftmax": softmax,
 }
-
-__all__ = ["CONVERTERS", "INPUT"]

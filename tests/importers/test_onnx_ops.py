@@ -359,3 +359,24 @@ def test_grouped_convtranspose_equals_its_block_diagonal_ungrouped_form():
 
 def weight_name(model):
     return model.graph.initializer[0].name
+
+
+@pytest.mark.parametrize("op_type", ["Mul", "Add"])
+def test_a_node_is_merged_only_into_a_node_it_alone_reads_even_through_removed_nodes(op_type):
+    # a = x - m feeds both Identity -> Mul/Add and the final Add: merging the Mul into a's
+    # affine node would change a for its other reader.
+    net = Net((1, 3, 4, 4))
+    a = net.op("Sub", ["x", net.const(np.array(0.5, np.float32))])
+    b = net.op(op_type, [net.op("Identity", [a]), net.const(np.array(2.0, np.float32))])
+    graph, card = check_against_reference(net.model(net.op("Add", [b, a])), net.input())
+    assert [layer["kind"] for layer in card["layers"]] == ["channelaffine", "channelaffine",
+                                                           "add"]
+    check_backward(graph, net.input(seed=2))
+
+
+def test_matmul_whose_output_has_two_readers_keeps_its_add_apart():
+    net = Net((2, 6))
+    m = net.op("MatMul", ["x", net.weight(6, 4)])
+    b = net.op("Add", [net.op("Dropout", [m]), net.weight(4)])
+    graph, card = check_against_reference(net.model(net.op("Add", [b, m])), net.input())
+    assert [layer["kind"] for layer in card["layers"]] == ["linear", "channelaffine", "add"]
