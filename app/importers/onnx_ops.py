@@ -269,7 +269,9 @@ def squeeze(b: Builder, node, a, xs):
 def passthrough(b: Builder, node, a, xs):
     if len(node.output) > 1 and any(b.consumers[n] for n in node.output[1:] if n):
         raise b.unsupported(node, "its mask output")
-    return b.activation(xs[0], node)
+    if len(xs) > 2 and xs[2] is not None and bool(b.constant(xs[2], node, "training_mode")):
+        raise b.unsupported(node, "training_mode=true (dropout at inference)")
+    return xs[0] if isinstance(xs[0], Head) else b.activation(xs[0], node)
 
 
 def cast(b: Builder, node, a, xs):

@@ -380,3 +380,13 @@ def test_matmul_whose_output_has_two_readers_keeps_its_add_apart():
     b = net.op("Add", [net.op("Dropout", [m]), net.weight(4)])
     graph, card = check_against_reference(net.model(net.op("Add", [b, m])), net.input())
     assert [layer["kind"] for layer in card["layers"]] == ["linear", "channelaffine", "add"]
+
+
+def test_dropout_with_ratio_and_training_mode_inputs_and_identity_after_the_head_are_removed():
+    net = Net((2, 6), opset=13)
+    y = net.op("Dropout", [net.gemm("x", 6, 4), net.const(np.array(0.3, np.float32)),
+                           net.const(np.array(False))])
+    y = net.op("Identity", [net.op("Softmax", [y], axis=-1)])
+    graph, card = check_against_reference(net.model(y), net.input())
+    assert [layer["kind"] for layer in card["layers"]] == ["linear"]
+    assert card["head"]["op"] == "Softmax"

@@ -63,9 +63,11 @@ def test_an_operator_of_another_domain_is_refused_naming_the_domain():
         (lambda net, y: net.op("Reshape", [y, net.const(np.array([1, 3, 16]))]), "flatten"),
         (lambda net, y: net.op("Relu", [net.op("Softmax", [net.op("Flatten", [y])], axis=1,
                                                name="sm")]), "last node"),
+        (lambda net, y: net.op("Dropout", [y, net.const(np.array(0.5, np.float32)),
+                                           net.const(np.array(True))]), "training_mode"),
     ],
     ids=["mul-activations", "maxpool-asymmetric", "maxpool-larger-start-pads", "concat-axis-2",
-         "pad-reflect", "reshape-not-flatten", "softmax-not-last"],
+         "pad-reflect", "reshape-not-flatten", "softmax-not-last", "dropout-training"],
 )
 def test_unsupported_uses_of_supported_operators_are_refused_with_the_reason(build, reason):
     net, y = small_net()
