@@ -143,7 +143,7 @@ def _convert(builder: Builder, node) -> None:
         a = attributes(node)
         out = shape[a.get("start", 0): a["end"]] if "end" in a else shape[a.get("start", 0):]
     elif node.op_type in FOLDERS and all(isinstance(x, np.ndarray) for x in given):
-        out = fold(node, xs, builder.opset)
+        out = fold(node, xs, builder.opset, builder.max_elements)
     elif node.op_type in CONVERTERS:
         if not given:
             raise InvalidModel(f"node {node.name!r} ({node.op_type}) has no input")
@@ -155,6 +155,9 @@ def _convert(builder: Builder, node) -> None:
             # Attributes or inputs of the wrong type or count: a malformed node.
             raise InvalidModel(f"node {node.name!r} ({node.op_type}) has attributes or inputs "
                                f"that do not fit its operator: {exc}") from None
+    elif node.op_type in FOLDERS:
+        raise builder.unsupported(node, "supported only on constants and static shapes, which "
+                                  "are folded at import, not on an activation")
     else:
         raise builder.unsupported(node)
     if node.output and node.output[0]:
@@ -175,6 +178,7 @@ def import_onnx(data: bytes, max_nodes: int = MAX_NODES,
         raise ModelTooLarge("nodes", len(graph.node), max_nodes)
     _check_external_and_size(graph, max_parameters)
     builder = Builder(opset, _consumers(graph), SUPPORTED_OPERATORS)
+    builder.max_elements = max_parameters
     for tensor in graph.initializer:
         builder.values[tensor.name] = tensor_to_array(tensor)
     input_name, input_shape = _input(graph, builder.values)
@@ -189,6 +193,8 @@ def import_onnx(data: bytes, max_nodes: int = MAX_NODES,
     if isinstance(final, Head):
         head = {"op": final.op_type, "node": final.node, "axis": final.axis}
         final = final.value
+    if isinstance(final, Act) and head and len(final.shape) != 2:
+        raise InvalidModel(f"the head's output {list(final.shape)} is not (N, classes)")
     if not isinstance(final, Act):
         raise InvalidModel(f"output {output_name!r} is a constant, not computed from the input")
     if final.node == INPUT:

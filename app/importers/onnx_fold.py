@@ -7,15 +7,21 @@ every input is known. Nothing here touches an activation.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-from app.importers.errors import ExternalDataRefused, InvalidModel
+from app.importers.errors import (
+    ExternalDataRefused,
+    InvalidModel,
+    ModelImportError,
+    ModelTooLarge,
+)
 
-# A folded constant built from a shape (ConstantOfShape, Range, Expand) may hold at most this
-# many elements: a few bytes of model must not allocate gigabytes at import.
-MAX_FOLDED_ELEMENTS = 1 << 24
+# A folded constant built from a shape (ConstantOfShape, Range, Expand) may hold at most as
+# many elements as the import's parameter cap: a few bytes of model must not allocate
+# gigabytes at import.
 
 
 def tensor_to_array(tensor: TensorProto) -> np.ndarray:
@@ -33,11 +39,13 @@ def attributes(node) -> dict:
     return {attr.name: helper.get_attribute_value(attr) for attr in node.attribute}
 
 
-def _check_size(shape: Sequence[int], node_name: str) -> tuple[int, ...]:
+def _check_size(shape: Sequence[int], node_name: str, limit: int) -> tuple[int, ...]:
     shape = tuple(int(d) for d in shape)
-    if any(d < 0 for d in shape) or int(np.prod(shape, dtype=np.float64)) > MAX_FOLDED_ELEMENTS:
-        raise InvalidModel(f"node {node_name!r} builds a constant of shape {list(shape)}: "
-                           f"negative or larger than {MAX_FOLDED_ELEMENTS:,} elements")
+    if any(d < 0 for d in shape):
+        raise InvalidModel(f"node {node_name!r} builds a constant of shape {list(shape)}")
+    count = int(np.prod(shape, dtype=np.float64))
+    if count > limit:
+        raise ModelTooLarge(f"elements in one constant (node {node_name!r})", count, limit)
     return shape
 
 
@@ -53,23 +61,23 @@ def _reshape_target(data_shape: tuple[int, ...], shape: np.ndarray, allowzero: i
     return target
 
 
-def _unsqueeze(node, a, xs, opset):
+def _unsqueeze(node, a, xs, ctx):
     data = xs[0]
-    axes = a.get("axes") if opset < 13 else xs[1]
+    axes = a.get("axes") if ctx.opset < 13 else xs[1]
     rank = data.ndim + len(np.asarray(axes).reshape(-1))
     for axis in _axes(axes, rank):
         data = np.expand_dims(data, axis)
     return data
 
 
-def _squeeze(node, a, xs, opset):
-    axes = a.get("axes") if opset < 13 else (xs[1] if len(xs) > 1 else None)
+def _squeeze(node, a, xs, ctx):
+    axes = a.get("axes") if ctx.opset < 13 else (xs[1] if len(xs) > 1 else None)
     if axes is None:
         return np.squeeze(xs[0])
     return np.squeeze(xs[0], axis=tuple(_axes(axes, xs[0].ndim)))
 
 
-def _slice(node, a, xs, opset):
+def _slice(node, a, xs, ctx):
     data, starts, ends = xs[0], xs[1], xs[2]
     axes = xs[3] if len(xs) > 3 and xs[3] is not None else np.arange(len(starts))
     steps = xs[4] if len(xs) > 4 and xs[4] is not None else np.ones(len(starts), np.int64)
@@ -79,29 +87,29 @@ def _slice(node, a, xs, opset):
     return data[tuple(index)]
 
 
-def _divide(node, a, xs, opset):
+def _divide(node, a, xs, ctx):
     x, y = xs
     if np.issubdtype(x.dtype, np.integer) and np.issubdtype(y.dtype, np.integer):
         return np.trunc(x / y).astype(np.result_type(x, y))
     return np.divide(x, y)
 
 
-def _constant_of_shape(node, a, xs, opset):
+def _constant_of_shape(node, a, xs, ctx):
     value = a.get("value")
     fill = tensor_to_array(value).reshape(-1)[0] if value is not None else np.float32(0)
-    return np.full(_check_size(xs[0].reshape(-1), node.name), fill)
+    return np.full(_check_size(xs[0].reshape(-1), node.name, ctx.limit), fill)
 
 
-def _range(node, a, xs, opset):
+def _range(node, a, xs, ctx):
     start, limit, delta = (x.reshape(()) for x in xs)
     if delta == 0:
         raise InvalidModel(f"node {node.name!r}: Range with a zero delta")
     count = max(int(np.ceil((limit - start) / delta)), 0)
-    _check_size((count,), node.name)
+    _check_size((count,), node.name, ctx.limit)
     return (start + delta * np.arange(count)).astype(start.dtype)
 
 
-def _constant(node, a, xs, opset):
+def _constant(node, a, xs, ctx):
     if "value" in a:
         return tensor_to_array(a["value"])
     for key, dtype in (("value_float", np.float32), ("value_floats", np.float32),
@@ -111,14 +119,14 @@ def _constant(node, a, xs, opset):
     raise InvalidModel(f"Constant node {node.name!r} has no value this importer reads")
 
 
-def _shape(node, a, xs, opset):
+def _shape(node, a, xs, ctx):
     dims = np.array(xs[0].shape, np.int64)
     return dims[a.get("start", 0): a["end"]] if "end" in a else dims[a.get("start", 0):]
 
 
-def _expand(node, a, xs, opset):
+def _expand(node, a, xs, ctx):
     shape = np.broadcast_shapes(xs[0].shape, tuple(int(d) for d in xs[1].reshape(-1)))
-    return np.broadcast_to(xs[0], _check_size(shape, node.name)).copy()
+    return np.broadcast_to(xs[0], _check_size(shape, node.name, ctx.limit)).copy()
 
 
 FOLDERS: dict[str, Callable] = {
@@ -154,11 +162,17 @@ FOLDERS: dict[str, Callable] = {
 }
 
 
-def fold(node, inputs: list[np.ndarray | None], opset: int) -> np.ndarray:
+class Context(NamedTuple):
+    opset: int
+    limit: int  # the most elements a built constant may hold
+
+
+def fold(node, inputs: list[np.ndarray | None], opset: int, limit: int) -> np.ndarray:
     """The value of a node all of whose inputs are constants."""
     try:
-        return np.asarray(FOLDERS[node.op_type](node, attributes(node), inputs, opset))
-    except (InvalidModel, ExternalDataRefused):
+        return np.asarray(FOLDERS[node.op_type](node, attributes(node), inputs,
+                                                Context(opset, limit)))
+    except ModelImportError:
         raise
     except Exception as exc:  # inconsistent constants: bad axes, shapes that do not fit
         raise InvalidModel(

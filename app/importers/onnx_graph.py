@@ -58,6 +58,7 @@ class Builder:
         self.values: dict[str, np.ndarray | Act | Head] = {}
         self.records: dict[str, Record] = {}
         self.order: list[str] = []
+        self.max_elements = 1 << 24  # the largest constant folding may build
         # Per graph node, the ONNX tensors that hold its output (removed nodes alias it).
         self.tensors: dict[str, set[str]] = {}
 

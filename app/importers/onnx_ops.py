@@ -154,6 +154,16 @@ def add(b: Builder, node, a, xs):
     return _affine(b, node, x, tensor, 1.0, _per_channel(b, node, x, c))
 
 
+def sum_(b: Builder, node, a, xs):
+    acts = [b.activation(v, node) for v in xs]
+    if len(acts) == 1:
+        return acts[0]
+    try:
+        return b.add(Add(), acts, node, node.output[0])
+    except Exception:
+        raise b.unsupported(node, f"shapes {[list(x.shape) for x in acts]}") from None
+
+
 def sub(b: Builder, node, a, xs):
     x, tensor, c, constant_first = _binary(b, node, xs)
     if c is None:
@@ -234,6 +244,21 @@ def _flatten_to_features(b: Builder, node, x: Act) -> Act:
     return b.add(Flatten(), [x], node, node.output[0])
 
 
+def _through_head(convert):
+    """A flatten of the head's (N, classes, 1, 1) probabilities: flatten the logits instead
+    and keep the head."""
+    def wrapped(b: Builder, node, a, xs):
+        head = xs[0]
+        if not isinstance(head, Head):
+            return convert(b, node, a, xs)
+        flat = convert(b, node, a, [head.value, *xs[1:]])
+        record = b.records.get(flat.node)
+        if record is not None and record.output == node.output[0]:
+            record.output = ""  # it holds the logits; the ONNX tensor, the probabilities
+        return Head(flat, head.op_type, head.node, head.axis)
+    return wrapped
+
+
 def flatten(b: Builder, node, a, xs):
     x = b.activation(xs[0], node)
     if int(a.get("axis", 1)) % len(x.shape) != 1:
@@ -283,7 +308,9 @@ def cast(b: Builder, node, a, xs):
 def softmax(b: Builder, node, a, xs):
     x = b.activation(xs[0], node)
     axis = int(a.get("axis", 1 if b.opset < 13 else -1))
-    if len(x.shape) != 2 or axis % 2 != 1:
+    # Over the classes of (N, classes), or of (N, classes, 1, 1) before a flatten (Caffe2's
+    # head): the same for the coerced 2-D softmax of opsets before 13 and for later ones.
+    if axis % len(x.shape) != 1 or any(d != 1 for d in x.shape[2:]):
         raise b.unsupported(node, f"over axis {axis} of {list(x.shape)} (only the classes of "
                             "(N, classes), as the model's head)")
     return Head(x, node.op_type, node.name or "(unnamed)", axis)
@@ -304,15 +331,16 @@ CONVERTERS = {
     "Gemm": gemm,
     "MatMul": matmul,
     "Add": add,
+    "Sum": sum_,
     "Sub": sub,
     "Mul": mul,
     "Div": div,
     "BatchNormalization": batch_norm,
     "Concat": concat,
     "Pad": pad,
-    "Flatten": flatten,
-    "Reshape": reshape,
-    "Squeeze": squeeze,
+    "Flatten": _through_head(flatten),
+    "Reshape": _through_head(reshape),
+    "Squeeze": _through_head(squeeze),
     "Dropout": passthrough,
     "Identity": passthrough,
     "Cast": cast,

@@ -154,6 +154,21 @@ def head(op_type, opset):
     return build
 
 
+def sum_three():
+    net = Net((1, 3, 5, 5))
+    a = net.conv("x", 3, 3, 3, pads=[1, 1, 1, 1])
+    b = net.conv("x", 3, 3, 1)
+    return net, net.op("Sum", [a, b, "x"])
+
+
+def head_4d(op_type, opset):
+    def build():
+        net = Net((1, 3, 5, 5), opset=opset)
+        gap = net.op("GlobalAveragePool", [net.conv("x", 3, 6, 3)])
+        return net, net.op("Flatten", [net.op(op_type, [gap], axis=1)], axis=1)
+    return build
+
+
 CASES = {
     "conv": conv_case(),
     "conv-no-bias": conv_case(bias=False),
@@ -237,6 +252,9 @@ CASES = {
     "normalisation-mixed": normalisation("mixed"),
     "dropout-removed": removed("Dropout"),
     "identity-removed": removed("Identity"),
+    "sum-three-inputs": sum_three,
+    "softmax-head-nc11-then-flatten": head_4d("Softmax", 13),
+    "logsoftmax-head-nc11-then-flatten-opset-11": head_4d("LogSoftmax", 11),
     "softmax-head": head("Softmax", 13),
     "logsoftmax-head": head("LogSoftmax", 13),
     "softmax-head-opset-11": head("Softmax", 11),
