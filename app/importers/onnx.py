@@ -183,7 +183,8 @@ def import_onnx(data: bytes, max_nodes: int = MAX_NODES,
         builder.values[tensor.name] = tensor_to_array(tensor)
     input_name, input_shape = _input(graph, builder.values)
     builder.define(input_name, Act(INPUT, input_shape))
-    for node in graph.node:
+    for index, node in enumerate(graph.node):
+        builder.index = index
         _convert(builder, node)
     if len(graph.output) != 1:
         raise InvalidModel(f"the model must have exactly one output, it has {len(graph.output)}")

@@ -59,12 +59,17 @@ class Builder:
         self.records: dict[str, Record] = {}
         self.order: list[str] = []
         self.max_elements = 1 << 24  # the largest constant folding may build
+        self.index = 0  # the position of the node being converted
         # Per graph node, the ONNX tensors that hold its output (removed nodes alias it).
         self.tensors: dict[str, set[str]] = {}
 
     # -- errors ---------------------------------------------------------------------------
+    def label(self, node) -> str:
+        """The node's name, or for a nameless node its position in the file's node list."""
+        return node.name or f"#{self.index} (unnamed)"
+
     def unsupported(self, node, reason: str | None = None) -> UnsupportedOperator:
-        return UnsupportedOperator(node.op_type, node.name or "(unnamed)", self.opset,
+        return UnsupportedOperator(node.op_type, self.label(node), self.opset,
                                    self.supported, reason, node.domain)
 
     # -- reading inputs -------------------------------------------------------------------

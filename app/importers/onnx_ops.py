@@ -313,7 +313,7 @@ def softmax(b: Builder, node, a, xs):
     if axis % len(x.shape) != 1 or any(d != 1 for d in x.shape[2:]):
         raise b.unsupported(node, f"over axis {axis} of {list(x.shape)} (only the classes of "
                             "(N, classes), as the model's head)")
-    return Head(x, node.op_type, node.name or "(unnamed)", axis)
+    return Head(x, node.op_type, b.label(node), axis)
 
 
 CONVERTERS = {

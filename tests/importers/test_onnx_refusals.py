@@ -225,3 +225,11 @@ def test_the_importer_only_parses_nothing_of_onnx_runs_the_model():
         text = path.read_text()
         for forbidden in ("onnx.reference", "ReferenceEvaluator", "onnxruntime", "import torch"):
             assert forbidden not in text, f"{path}: {forbidden}"
+
+
+def test_a_nameless_unsupported_node_is_named_by_its_position():
+    net, y = small_net()
+    net.nodes.append(helper.make_node("Erf", [y], ["z"]))
+    with pytest.raises(UnsupportedOperator) as caught:
+        import_onnx(net.model("z").SerializeToString())
+    assert caught.value.node == "#2 (unnamed)"
