@@ -37,6 +37,7 @@ from app.nn import INPUT, Graph
 MIN_OPSET, MAX_OPSET = 11, 21
 MAX_NODES = 500
 MAX_PARAMETERS = 30_000_000
+MAX_ACTIVATION = 1 << 25  # 33,554,432 values, 128 MiB of float32 per item
 SUPPORTED_OPERATORS = sorted(set(CONVERTERS) | set(FOLDERS))
 _DEFAULT_DOMAINS = ("", "ai.onnx")
 
@@ -164,12 +165,13 @@ def _convert(builder: Builder, node) -> None:
         builder.define(node.output[0], out)
 
 
-def import_onnx(data: bytes, max_nodes: int = MAX_NODES,
-                max_parameters: int = MAX_PARAMETERS) -> tuple[Graph, dict[str, Any]]:
+def import_onnx(data: bytes, max_nodes: int = MAX_NODES, max_parameters: int = MAX_PARAMETERS,
+                max_activation: int = MAX_ACTIVATION) -> tuple[Graph, dict[str, Any]]:
     """Parse an ONNX model from its bytes -> (Graph in inference mode, card).
 
     Raises ModelImportError subclasses: InvalidModel, ExternalDataRefused, ModelTooLarge
-    (more than `max_nodes` ONNX nodes or `max_parameters` weights), UnsupportedOperator.
+    (more than `max_nodes` ONNX nodes, `max_parameters` weights, or `max_activation` values
+    in the input or in one node's output per batch item), UnsupportedOperator.
     """
     model = _parse(data)
     opset = _opset(model)
@@ -181,7 +183,11 @@ def import_onnx(data: bytes, max_nodes: int = MAX_NODES,
     builder.max_elements = max_parameters
     for tensor in graph.initializer:
         builder.values[tensor.name] = tensor_to_array(tensor)
+    builder.max_activation = max_activation
     input_name, input_shape = _input(graph, builder.values)
+    if int(np.prod(input_shape[1:], dtype=np.float64)) > max_activation:
+        raise ModelTooLarge(f"input values per item (shape {list(input_shape)})",
+                            int(np.prod(input_shape[1:], dtype=np.float64)), max_activation)
     builder.define(input_name, Act(INPUT, input_shape))
     for index, node in enumerate(graph.node):
         builder.index = index

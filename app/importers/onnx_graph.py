@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.importers.errors import InvalidModel, UnsupportedOperator
+from app.importers.errors import InvalidModel, ModelTooLarge, UnsupportedOperator
 from app.nn import INPUT, Layer
 
 
@@ -60,6 +60,7 @@ class Builder:
         self.order: list[str] = []
         self.max_elements = 1 << 24  # the largest constant folding may build
         self.index = 0  # the position of the node being converted
+        self.max_activation = 1 << 25  # the most values one node's output may hold per item
         # Per graph node, the ONNX tensors that hold its output (removed nodes alias it).
         self.tensors: dict[str, set[str]] = {}
 
@@ -108,6 +109,10 @@ class Builder:
                 f"node {node.name!r} ({node.op_type}) does not fit its input shape "
                 f"{[list(a.shape) for a in inputs]}: {exc}"
             ) from None
+        elements = int(np.prod(shape[1:], dtype=np.float64))
+        if elements > self.max_activation:
+            raise ModelTooLarge(f"values in one activation (node {self.label(node)!r}, "
+                                f"shape {list(shape)})", elements, self.max_activation)
         if min(shape, default=1) < 1:
             raise InvalidModel(f"node {node.name!r} ({node.op_type}) gives an empty output "
                                f"{list(shape)}")

@@ -138,6 +138,7 @@ def test_the_default_caps_are_500_nodes_and_30_million_parameters():
     defaults = inspect.signature(import_onnx).parameters
     assert defaults["max_nodes"].default == 500
     assert defaults["max_parameters"].default == 30_000_000
+    assert defaults["max_activation"].default == 1 << 25
 
 
 @pytest.mark.parametrize(
@@ -233,3 +234,15 @@ def test_a_nameless_unsupported_node_is_named_by_its_position():
     with pytest.raises(UnsupportedOperator) as caught:
         import_onnx(net.model("z").SerializeToString())
     assert caught.value.node == "#2 (unnamed)"
+
+
+def test_an_input_or_activation_too_large_to_run_is_refused_at_import():
+    net, y = small_net()  # input 2x6x6 = 72 values, conv output 3x4x4 = 48
+    data = net.model(y).SerializeToString()
+    with pytest.raises(ModelTooLarge, match="input values"):
+        import_onnx(data, max_activation=71)
+    net, y = small_net()
+    y = net.op("ConvTranspose", [y, net.weight(3, 8, 3, 3)], strides=[2, 2])  # 8x9x9 = 648
+    with pytest.raises(ModelTooLarge, match="values in one activation"):
+        import_onnx(net.model(y).SerializeToString(), max_activation=647)
+    assert import_onnx(net.model(y).SerializeToString(), max_activation=648)
