@@ -35,9 +35,9 @@ def conv_transpose_case(group=1, **attrs):
     return build
 
 
-def clip_case(low, high, cast=False):
+def clip_case(low, high, cast=False, opset=13):
     def build():
-        net = Net((1, 3, 5, 5))
+        net = Net((1, 3, 5, 5), opset=opset)
         bounds = []
         for value in (low, high):
             if value is None:
@@ -227,6 +227,8 @@ CASES = {
     "tanh": single("Tanh"),
     "clip-relu6-cast-bounds": clip_case(0.0, 6.0, cast=True),
     "clip-general": clip_case(-0.5, 0.7),
+    "clip-relu6-opset-11": clip_case(0.0, 6.0, cast=True, opset=11),
+    "clip-general-opset-21": clip_case(-0.5, 0.7, opset=21),
     "clip-min-only-zero": clip_case(0.0, None),
     "clip-min-only": clip_case(-0.3, None),
     "clip-max-only": clip_case(None, 0.4),
@@ -245,7 +247,9 @@ CASES = {
     "add-residual": residual_add,
     "concat-axis-1": concat(1),
     "concat-axis-minus-3": concat(-3),
+    "pad-opset-11": pad_case(11, [0, 0, 2, 1, 0, 0, 0, 1]),
     "pad-opset-13": pad_case(13, [0, 0, 1, 2, 0, 0, 2, 0]),
+    "pad-opset-21-axes": pad_case(21, [2, 1, 0, 1], axes=[-2, -1]),
     "pad-opset-18-axes": pad_case(18, [1, 0, 0, 2], axes=[2, 3]),
     "normalisation-mean-std": normalisation("mean-std"),
     "normalisation-scale": normalisation("scale"),
