@@ -7,13 +7,15 @@ reason; it never builds a wrong graph.
 written out window by window: onnx.reference's pooling with ceil_mode goes wrong when the
 ceil overhang is 2 cells or more (it moves half of it before the input, shifting every
 window; or it fails on an empty window), where torch and onnxruntime keep the windows at
-`i * stride - pad_begin` and only drop a last window that would start in the end padding."""
+`i * stride - pad_begin` and only drop a last window that would start in the end padding;
+on some padded geometries it raises instead of answering."""
 
 from __future__ import annotations
 
 import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from onnx.reference import ReferenceEvaluator
 
 from app.importers import UnsupportedOperator, import_onnx
 from app.importers.onnx_conv import _onnx_pool_size
@@ -67,10 +69,16 @@ def run(net, output, kind, kernel, strides, dilations, pads, ceil_mode, include=
     except UnsupportedOperator as error:
         assert error.reason, error
         return
+    got = graph.predict(x)
     want = spec_pool(x, kind, kernel, strides, dilations, pads, ceil_mode, include)
-    assert_equal_up_to_rounding(graph.predict(x), want, rel=1e-6)
-    if not ceil_mode:
-        check_against_reference(net.model(output), x)
+    assert_equal_up_to_rounding(got, want, rel=1e-6)
+    if ceil_mode:
+        return
+    try:  # onnx.reference also fails outright on some padded windows without ceil_mode
+        reference = ReferenceEvaluator(net.model(output)).run(None, {"x": x})[0]
+    except (RuntimeError, ValueError):
+        return
+    assert_equal_up_to_rounding(got, reference, rel=1e-5)
 
 
 @SETTINGS
