@@ -9,6 +9,8 @@ from app.nn.layers import (
     Add,
     AvgPool2d,
     BatchNorm2d,
+    ChannelAffine,
+    Clamp,
     Concat,
     Conv2d,
     ConvTranspose2d,
@@ -42,7 +44,8 @@ from app.nn.trace import LayerTrace, Trace
 
 __all__ = [
     "INPUT", "LAYER_TYPES", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Add", "AvgPool2d",
-    "BatchNorm2d", "Concat", "Conv2d", "ConvTranspose2d", "Dropout", "Flatten", "Graph",
+    "BatchNorm2d", "ChannelAffine", "Clamp", "Concat", "Conv2d", "ConvTranspose2d", "Dropout",
+    "Flatten", "Graph",
     "Identity", "Layer", "LayerTrace", "LeakyReLU", "Linear", "MaxPool2d", "MultiInputLayer",
     "ReLU", "ReLU6", "Sequential", "Sigmoid", "Sign", "Tanh", "Trace", "ZeroPad2d",
     "conv_output_size", "conv_transpose_output_size", "cross_entropy", "dump_params",

@@ -119,3 +119,41 @@ class Identity(Layer):
 
     def backward(self, dy, cache):
         return dy, {}
+
+
+class Clamp(Layer):
+    """min(max(x, min_val), max_val), like torch.clamp(x, min_val, max_val); either bound may
+    be None (unbounded). Derivative 1 where min_val <= x <= max_val, else 0 (torch.clamp's
+    choice at the bounds). ONNX's Clip with bounds other than ReLU's and ReLU6's."""
+
+    kind = "clamp"
+
+    def __init__(self, min_val: float | None = None, max_val: float | None = None):
+        super().__init__()
+        for name, value in (("min_val", min_val), ("max_val", max_val)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float, np.floating))
+                or not np.isfinite(value)
+            ):
+                raise ValueError(f"{name} must be a finite number or None, got {value!r}")
+        self.min_val = None if min_val is None else float(min_val)
+        self.max_val = None if max_val is None else float(max_val)
+        if self.min_val is not None and self.max_val is not None and self.min_val > self.max_val:
+            raise ValueError(f"min_val {self.min_val} must not exceed max_val {self.max_val}")
+
+    def config(self) -> dict[str, Any]:
+        return {"min_val": self.min_val, "max_val": self.max_val}
+
+    def forward(self, x):
+        inside = np.ones(x.shape, bool)
+        y = x
+        if self.min_val is not None:
+            inside &= x >= self.min_val
+            y = np.maximum(y, x.dtype.type(self.min_val))
+        if self.max_val is not None:
+            inside &= x <= self.max_val
+            y = np.minimum(y, x.dtype.type(self.max_val))
+        return np.array(y, dtype=x.dtype), inside
+
+    def backward(self, dy, cache):
+        return np.where(cache, dy, 0).astype(dy.dtype, copy=False), {}

@@ -15,7 +15,7 @@ pooling, activations, normalization, shape, dense); this module gathers them and
 
 from __future__ import annotations
 
-from app.nn.activations import Identity, LeakyReLU, ReLU, ReLU6, Sigmoid, Sign, Tanh
+from app.nn.activations import Clamp, Identity, LeakyReLU, ReLU, ReLU6, Sigmoid, Sign, Tanh
 from app.nn.base import (  # the helpers too, for modules that imported them from here
     Cache,
     Grads,
@@ -28,7 +28,7 @@ from app.nn.base import (  # the helpers too, for modules that imported them fro
 )
 from app.nn.conv import Conv2d, ConvTranspose2d
 from app.nn.dense import Linear
-from app.nn.normalization import BatchNorm2d, Dropout
+from app.nn.normalization import BatchNorm2d, ChannelAffine, Dropout
 from app.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from app.nn.sequence import AdaptiveMaxPool1d, Conv1d, Embedding, MaxPool1d, Transpose
 from app.nn.shape import Add, Concat, Flatten, ZeroPad2d
@@ -40,12 +40,14 @@ LAYER_TYPES: dict[str, type[Layer]] = {
         BatchNorm2d, Dropout, ReLU, LeakyReLU, ReLU6, Sigmoid, Tanh, Sign, Identity, Flatten,
         ZeroPad2d, Linear, Add, Concat,
         Conv1d, MaxPool1d, AdaptiveMaxPool1d, Embedding, Transpose,
+        Clamp, ChannelAffine,
     )
 }
 
 __all__ = [
     "LAYER_TYPES", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Add", "AvgPool2d", "BatchNorm2d",
-    "Cache", "Concat", "Conv2d", "ConvTranspose2d", "Dropout", "Flatten", "Grads", "Identity",
+    "Cache", "ChannelAffine", "Clamp", "Concat", "Conv2d", "ConvTranspose2d", "Dropout", "Flatten",
+    "Grads", "Identity",
     "Layer", "LeakyReLU", "Linear", "MaxPool2d", "MultiInputLayer", "ReLU", "ReLU6", "Sigmoid",
     "Sign", "Tanh", "ZeroPad2d", "_Windowed", "_positive_sizes", "_rng", "_uniform_init",
 ]

@@ -138,3 +138,37 @@ class Dropout(Layer):
 
     def backward(self, dy, cache):
         return (dy if cache is None else dy * cache), {}
+
+
+class ChannelAffine(Layer):
+    """y = x * scale[c] + shift[c] along axis 1 (the channels of (N, C, H, W), the features
+    of (N, F)): input normalisation written into a graph, (x - mean) / std, as a node.
+    buffers["scale"] (C,) (init 1) and ["shift"] (C,) (init 0) are constants, not trained;
+    dx = dy * scale[c].
+    """
+
+    kind = "channelaffine"
+
+    def __init__(self, num_features: int, dtype=np.float32):
+        super().__init__()
+        (self.num_features,) = _positive_sizes(num_features=num_features)
+        self.buffers["scale"] = np.ones(self.num_features, dtype)
+        self.buffers["shift"] = np.zeros(self.num_features, dtype)
+
+    def config(self) -> dict[str, Any]:
+        return {"num_features": self.num_features}
+
+    def _per_channel(self, values: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return values.astype(x.dtype, copy=False).reshape(-1, *[1] * (x.ndim - 2))
+
+    def forward(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"channelaffine expects (N, {self.num_features}, ...), got shape {x.shape}"
+            )
+        scale = self._per_channel(self.buffers["scale"], x)
+        y = x * scale + self._per_channel(self.buffers["shift"], x)
+        return y.astype(x.dtype, copy=False), scale
+
+    def backward(self, dy, cache):
+        return (dy * cache).astype(dy.dtype, copy=False), {}

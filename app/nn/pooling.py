@@ -11,9 +11,12 @@ from app.nn.functional import Pair, pad2d, pair, scatter_windows, windows
 
 
 class _Pool2d(_Windowed):
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 dilation=1):
         super().__init__()
-        self._set_geometry(kernel_size, kernel_size if stride is None else stride, padding, 1)
+        self._set_geometry(
+            kernel_size, kernel_size if stride is None else stride, padding, dilation
+        )
         self.ceil_mode = bool(ceil_mode)
         if any(p > k // 2 for p, k in zip(self.padding, self.kernel_size, strict=True)):
             raise ValueError(
@@ -21,10 +24,13 @@ class _Pool2d(_Windowed):
             )
 
     def config(self) -> dict[str, Any]:
-        return {
+        config = {
             "kernel_size": list(self.kernel_size), "stride": list(self.stride),
             "padding": list(self.padding), "ceil_mode": self.ceil_mode,
         }
+        if self.dilation != (1, 1):  # left out at 1, so the bundled models' configs are unchanged
+            config["dilation"] = list(self.dilation)
+        return config
 
     def output_shape(self, input_shape):
         n, c, h, w = input_shape
@@ -33,14 +39,17 @@ class _Pool2d(_Windowed):
     def _padded(self, x: np.ndarray, value: float) -> tuple[np.ndarray, Pair]:
         """x padded by `padding`, plus whatever ceil_mode's last windows reach past it."""
         oh, ow = self._out_hw(*x.shape[2:], self.ceil_mode)
-        (ph, pw), (sh, sw), (kh, kw) = self.padding, self.stride, self.kernel_size
-        extra_h = max(0, (oh - 1) * sh + kh - (x.shape[2] + 2 * ph))
-        extra_w = max(0, (ow - 1) * sw + kw - (x.shape[3] + 2 * pw))
+        (ph, pw), (sh, sw), (kh, kw), (dh, dw) = (
+            self.padding, self.stride, self.kernel_size, self.dilation
+        )
+        extra_h = max(0, (oh - 1) * sh + dh * (kh - 1) + 1 - (x.shape[2] + 2 * ph))
+        extra_w = max(0, (ow - 1) * sw + dw * (kw - 1) + 1 - (x.shape[3] + 2 * pw))
         return pad2d(x, (ph, ph + extra_h, pw, pw + extra_w), value), (oh, ow)
 
 
 class MaxPool2d(_Pool2d):
-    """Max pooling, like torch.nn.MaxPool2d(..., return_indices=True).
+    """Max pooling, like torch.nn.MaxPool2d(..., return_indices=True); `dilation` spaces
+    the window's taps as in a dilated convolution.
 
     x (N, C, H, W) -> y (N, C, H_out, W_out). The cache holds, per output, the flat index
     h*W + w of its winner in the (unpadded) input plane: the pooling mask. Ties go to the
@@ -53,7 +62,7 @@ class MaxPool2d(_Pool2d):
     def _windows_tile(self, h: int, w: int) -> bool:
         """True in the common case -- stride == kernel, no padding, no ceil_mode overhang --
         where the windows tile the plane and each input cell lies in at most one window."""
-        if self.stride != self.kernel_size or self.padding != (0, 0):
+        if self.stride != self.kernel_size or self.padding != (0, 0) or self.dilation != (1, 1):
             return False
         (oh, ow), (kh, kw) = self._out_hw(h, w, self.ceil_mode), self.kernel_size
         return oh * kh <= h and ow * kw <= w
@@ -107,9 +116,9 @@ class MaxPool2d(_Pool2d):
         flat = cols.reshape(n, c, oh, ow, kh * kw)
         arg = flat.argmax(axis=-1)
         y = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
-        (sh, sw), (ph, pw) = self.stride, self.padding
-        rows = np.arange(oh)[:, None] * sh - ph + arg // kw
-        cols_ = np.arange(ow)[None, :] * sw - pw + arg % kw
+        (sh, sw), (ph, pw), (dh, dw) = self.stride, self.padding, self.dilation
+        rows = np.arange(oh)[:, None] * sh - ph + arg // kw * dh
+        cols_ = np.arange(ow)[None, :] * sw - pw + arg % kw * dw
         indices = rows * w + cols_
         return y, (indices, x.shape)
 
