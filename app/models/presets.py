@@ -16,7 +16,7 @@ from app.nn.receptive import WINDOWED_KINDS, LayerGeometry, geometry, geometry_f
 # The classic receptive-field tables (as used to explain SPP-net's pooling): name ->
 # [(kernel, stride, padding)], layer names. A "pool" name marks
 # max pooling (the papers' choice); everything else is a convolution.
-SEED_TABLES: dict[str, tuple[str, list[tuple[int, int, int]], list[str]]] = {
+CLASSIC_TABLES: dict[str, tuple[str, list[tuple[int, int, int]], list[str]]] = {
     "alexnet": (
         "AlexNet (Krizhevsky et al. 2012), 224x224 input",
         [(11, 4, 0), (3, 2, 0), (5, 1, 2), (3, 2, 0), (3, 1, 1), (3, 1, 1), (3, 1, 1), (3, 2, 0)],
@@ -37,7 +37,7 @@ SEED_TABLES: dict[str, tuple[str, list[tuple[int, int, int]], list[str]]] = {
         ["conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5"],
     ),
 }
-SEED_INPUT_SIZE = 224
+CLASSIC_INPUT_SIZE = 224
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,13 @@ class Preset:
     layers: tuple[LayerGeometry, ...]
 
 
-def _seed_preset(preset_id: str) -> Preset:
-    description, table, names = SEED_TABLES[preset_id]
+def _classic_preset(preset_id: str) -> Preset:
+    description, table, names = CLASSIC_TABLES[preset_id]
     layers = tuple(
         geometry(name, "maxpool2d" if name.startswith("pool") else "conv2d", k, s, p, index=i)
         for i, ((k, s, p), name) in enumerate(zip(table, names, strict=True))
     )
-    return Preset(preset_id, description, (SEED_INPUT_SIZE, SEED_INPUT_SIZE), layers)
+    return Preset(preset_id, description, (CLASSIC_INPUT_SIZE, CLASSIC_INPUT_SIZE), layers)
 
 
 def geometry_from_spec(spec: list[dict]) -> tuple[LayerGeometry, ...]:
@@ -68,16 +68,17 @@ def geometry_from_spec(spec: list[dict]) -> tuple[LayerGeometry, ...]:
 
 
 def _bundled_presets() -> dict[str, Preset]:
+    # A model with no convolution or pooling (an MLP) has no receptive-field table.
+    chains = {arch.id: (arch, geometry_from_spec(arch.spec)) for arch in ARCHITECTURES.values()}
     return {
-        arch.id: Preset(arch.id, arch.name, tuple(arch.input_shape[1:]),
-                        geometry_from_spec(arch.spec))
-        for arch in ARCHITECTURES.values()
+        model_id: Preset(model_id, arch.name, tuple(arch.input_shape[1:]), layers)
+        for model_id, (arch, layers) in chains.items() if layers
     }
 
 
 def presets() -> dict[str, Preset]:
-    """Every preset by id: the seed tables first, then the bundled models (lenet5, ...)."""
-    return {**{name: _seed_preset(name) for name in SEED_TABLES}, **_bundled_presets()}
+    """Every preset by id: the classic tables first, then the bundled convolutional models."""
+    return {**{name: _classic_preset(name) for name in CLASSIC_TABLES}, **_bundled_presets()}
 
 
 def get_preset(preset_id: str) -> Preset:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.models import ARCHITECTURES
-from app.models.presets import SEED_INPUT_SIZE, SEED_TABLES, get_preset, presets
+from app.models.presets import CLASSIC_INPUT_SIZE, CLASSIC_TABLES, get_preset, presets
 from app.nn import AvgPool2d, Conv2d, ConvTranspose2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 from app.nn.receptive import (
     MAX_INPUT_SIDE,
@@ -22,7 +22,7 @@ from app.nn.receptive import (
 )
 
 
-def seed_out_from_in(size, table, count):
+def classic_out_from_in(size, table, count):
     """The classic receptive-field script's outFromIn (Python 2's / on ints is floor)."""
     total_stride = 1
     for kernel, stride, pad in table[:count]:
@@ -31,7 +31,7 @@ def seed_out_from_in(size, table, count):
     return size, total_stride
 
 
-def seed_in_from_out(table, count):
+def classic_in_from_out(table, count):
     """The classic receptive-field script's inFromOut: RF = (RF - 1) * stride + fsize, top-down."""
     rf = 1
     for kernel, stride, _ in reversed(table[:count]):
@@ -40,8 +40,8 @@ def seed_in_from_out(table, count):
 
 
 def _table_of(preset_id):
-    if preset_id in SEED_TABLES:
-        return SEED_TABLES[preset_id][1], SEED_INPUT_SIZE
+    if preset_id in CLASSIC_TABLES:
+        return CLASSIC_TABLES[preset_id][1], CLASSIC_INPUT_SIZE
     preset = get_preset(preset_id)
     table = []
     for layer in preset.layers:
@@ -51,23 +51,28 @@ def _table_of(preset_id):
 
 
 @pytest.mark.parametrize("preset_id", list(presets()))
-def test_every_preset_matches_the_seed_script(preset_id):
+def test_every_preset_matches_the_classic_script(preset_id):
     table, input_size = _table_of(preset_id)
     preset = get_preset(preset_id)
     rows = receptive_fields(preset.layers, preset.input_size)
     assert len(rows) == len(table) > 0
     for count, row in enumerate(rows, start=1):
-        out, total_stride = seed_out_from_in(input_size, table, count)
-        rf = seed_in_from_out(table, count)
+        out, total_stride = classic_out_from_in(input_size, table, count)
+        rf = classic_in_from_out(table, count)
         assert row.output_size == (out, out), row.name
         assert row.jump == (total_stride, total_stride), row.name
         assert row.size == (rf, rf), row.name
 
 
-def test_presets_cover_the_seed_networks_and_every_bundled_model():
+def test_presets_cover_the_classic_networks_and_every_bundled_convolutional_model():
     ids = set(presets())
     assert {"alexnet", "vgg16", "zf5", "lenet5"} <= ids
-    assert set(ARCHITECTURES) <= ids
+    convolutional = {
+        model_id for model_id, arch in ARCHITECTURES.items()
+        if any(layer["kind"] in ("conv2d", "maxpool2d", "avgpool2d") for layer in arch.spec)
+    }
+    assert convolutional == ids & set(ARCHITECTURES)
+    assert "mlp" not in ids
 
 
 def test_alexnet_pool5_sees_195_pixels_at_a_stride_of_32():
