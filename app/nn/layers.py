@@ -30,6 +30,7 @@ from app.nn.conv import Conv2d, ConvTranspose2d
 from app.nn.dense import Linear
 from app.nn.normalization import BatchNorm2d, Dropout
 from app.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
+from app.nn.recurrent import LSTM, RECURRENT_LAYER_TYPES, RNN, FinalStates, ImageRows, LastStep
 from app.nn.shape import Add, Concat, Flatten, ZeroPad2d
 
 LAYER_TYPES: dict[str, type[Layer]] = {
@@ -40,10 +41,12 @@ LAYER_TYPES: dict[str, type[Layer]] = {
         ZeroPad2d, Linear, Add, Concat,
     )
 }
+LAYER_TYPES.update(RECURRENT_LAYER_TYPES)  # rnn, lstm, imagerows, laststep, finalstates
 
 __all__ = [
     "LAYER_TYPES", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Add", "AvgPool2d", "BatchNorm2d",
-    "Cache", "Concat", "Conv2d", "ConvTranspose2d", "Dropout", "Flatten", "Grads", "Identity",
-    "Layer", "LeakyReLU", "Linear", "MaxPool2d", "MultiInputLayer", "ReLU", "ReLU6", "Sigmoid",
-    "Sign", "Tanh", "ZeroPad2d", "_Windowed", "_positive_sizes", "_rng", "_uniform_init",
+    "Cache", "Concat", "Conv2d", "ConvTranspose2d", "Dropout", "FinalStates", "Flatten", "Grads",
+    "Identity", "ImageRows", "LSTM", "LastStep", "Layer", "LeakyReLU", "Linear", "MaxPool2d",
+    "MultiInputLayer", "RNN", "ReLU", "ReLU6", "Sigmoid", "Sign", "Tanh", "ZeroPad2d",
+    "_Windowed", "_positive_sizes", "_rng", "_uniform_init",
 ]

@@ -32,6 +32,7 @@ from app.api.schemas.inspect import (
     ReceptiveField,
     Timings,
 )
+from app.api.schemas.recurrent import RecurrentDirection, RecurrentGates, RecurrentTrace
 from app.api.schemas.tensor import LayerParams, Tensor, TensorBase64, TensorList
 
 __all__ = [
@@ -40,7 +41,8 @@ __all__ = [
     "IncludePart", "Information", "InspectJsonRequest", "InspectMultipartRequest",
     "InspectResponse", "LayerInfo", "LayerParams", "LayerTraceOut", "ModelCard", "ModelDetail",
     "ModelList", "ModelSummary", "NetworkLayerConfig", "PreprocessingStep", "Problem",
-    "ReceptiveField", "Sample", "SampleList", "Tensor", "TensorBase64", "TensorList", "Timings",
+    "ReceptiveField", "RecurrentDirection", "RecurrentGates", "RecurrentTrace",
+    "Sample", "SampleList", "Tensor", "TensorBase64", "TensorList", "Timings",
     "error_responses",
 ]
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from app.api.schemas.card import NetworkLayerConfig
+from app.api.schemas.recurrent import RecurrentTrace
 from app.api.schemas.tensor import LayerParams, Tensor
 from app.services.encoding import DEFAULT_INCLUDE, INCLUDE_PARTS
 
@@ -152,7 +153,8 @@ class ReceptiveField(BaseModel):
     see the whole input), `start` (centre of unit 0's field in input pixel coordinates) and
     `padding` (how far unit 0's field reaches before the first input pixel). Unit i's field
     spans [i * jump - padding, i * jump - padding + size - 1]. Null for layers whose field
-    has no single jump (a transposed convolution and the layers after it)."""
+    has no single jump (a transposed convolution, an image read row by row, and the layers
+    after them)."""
 
     size: list[int]
     jump: list[int]
@@ -183,6 +185,9 @@ class LayerTraceOut(BaseModel):
     params: LayerParams | None = Field(None, description="`weight`, `bias` (include `params`).")
     param_grads: LayerParams | None = Field(
         None, description="dL/d weight and dL/d bias, keyed `weight`, `bias`."
+    )
+    recurrent: RecurrentTrace | None = Field(
+        None, description="rnn and lstm only: every time step's states, gates and gradients."
     )
 
 
