@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.api.schemas import InspectResponse
 from app.models import RECURRENT_ARCHITECTURES, load_model
@@ -143,3 +145,40 @@ def test_the_fc_as_conv_lesson_refuses_a_sequence_model_with_422(client, model_i
     response = client.get("/api/v1/lessons/fc-as-conv", params={"model": model_id})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "unsupported_model"
+
+
+def test_openapi_documents_the_time_axis_as_the_recurrent_trace_component(client):
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    assert {"RecurrentTrace", "RecurrentDirection", "RecurrentGates"} <= set(schemas)
+    direction = schemas["RecurrentDirection"]["properties"]
+    for key in ("h", "c", "gates", "grad_h", "grad_c", "grad_h_norm", "grad_c_norm"):
+        assert key in direction
+    recurrent = schemas["LayerTraceOut"]["properties"]["recurrent"]
+    assert "#/components/schemas/RecurrentTrace" in str(recurrent)
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    model_id=st.sampled_from(SEQUENCE_MODELS),
+    side=st.integers(1, 40),
+    seed=st.integers(0, 2**32 - 1),
+    ink=st.sampled_from([0.0, 0.02, 0.3, 1.0]),
+    target=st.one_of(st.none(), st.integers(0, 12)),
+)
+def test_any_drawn_canvas_gets_a_finite_time_axis_or_a_clear_4xx(client, model_id, side, seed,
+                                                                 ink, target):
+    rng = np.random.default_rng(seed)
+    canvas = np.where(rng.random((side, side + 3)) < ink, 255.0, 0.0)
+    body = {"pixels": canvas.tolist(), **({} if target is None else {"target": target})}
+    response = client.post(f"/api/v1/models/{model_id}/inspect", json=body)
+    if response.status_code != 200:
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"]
+        return
+    _, recurrent = _recurrent(response.json())
+    for direction in recurrent["directions"]:
+        norms = decode_tensor(direction["grad_h_norm"])
+        assert norms.shape == (T,) and np.isfinite(norms).all() and (norms >= 0).all()
+        assert np.isfinite(decode_tensor(direction["h"])).all()
