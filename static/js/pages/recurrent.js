@@ -128,7 +128,7 @@ export function mount(root) {
       heatmapFigure({ title: 'h→_t (forward)', tensor: fwd.h, scale, testid: 'rnn-bi-fwd', ...common }).figure,
       heatmapFigure({ title: 'h←_t (reverse)', tensor: rev.h, scale, testid: 'rnn-bi-rev', ...common }).figure,
       heatmapFigure({ title: '[h→_t | h←_t] (the layer output, 256 features)', tensor: layer.output,
-        scale, testid: 'rnn-bi-concat', ...common, unit: state.unit }).figure,
+        scale, testid: 'rnn-bi-concat', legendLabel: 'output', ...common }).figure,
     );
     const worst = concatenationError(layer.output, fwd.h, rev.h);
     ui.biCheck.textContent = `Output[t] against the two directions' h_t, all ${layer.output.data.length} `

@@ -79,7 +79,7 @@ export function cellAt(canvas, event, steps, units) {
  * Returns {figure, canvas}. `onPick({step, unit})` fires on a click in the heatmap.
  */
 export function heatmapFigure({ title, tensor, scale, gate = null, saturated = null, unit, step,
-  onPick, testid }) {
+  onPick, testid, legendLabel = title.split(' ')[0] }) {
   const figure = document.createElement('figure');
   figure.className = 'rnn-map';
   if (testid) figure.dataset.testid = testid;
@@ -93,7 +93,7 @@ export function heatmapFigure({ title, tensor, scale, gate = null, saturated = n
   drawTimeHeatmap(canvas, tensor, { scale, gate, unit, step });
   canvas.addEventListener('click', (event) => onPick(cellAt(canvas, event, ...tensor.shape)));
   const legend = document.createElement('div');
-  drawLegend(legend, { ...scale, label: title.split(' ')[0] });
+  drawLegend(legend, { ...scale, label: legendLabel });
   const body = document.createElement('div');
   body.className = 'rnn-map-body';
   body.append(canvas, legend);
