@@ -98,3 +98,15 @@ export function decay(norms) {
   const last = norms[norms.length - 1];
   return first > 0 ? last / first : Infinity;
 }
+
+/** (T, H) row-major -> a copy with each step t (row) divided by its largest |value| (rows of
+ * zeros stay zero), so every step fills the colour scale [-1, 1]. */
+export function perStepScaled(data, steps, units) {
+  const out = new Float64Array(steps * units);
+  for (let t = 0; t < steps; t += 1) {
+    let top = 0;
+    for (let u = 0; u < units; u += 1) top = Math.max(top, Math.abs(data[t * units + u]));
+    if (top > 0) for (let u = 0; u < units; u += 1) out[t * units + u] = data[t * units + u] / top;
+  }
+  return out;
+}

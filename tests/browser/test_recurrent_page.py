@@ -31,6 +31,12 @@ def wait_for_pass(page):
     )
 
 
+def wait_for_heading(page, text):
+    page.wait_for_function(
+        "t => document.querySelector('#rnn-arith h3').textContent.startsWith(t)", arg=text
+    )
+
+
 def test_the_lstm_view_shows_gates_arithmetic_and_gradients_through_time(sized_page,
                                                                          live_server):
     page = sized_page
@@ -60,18 +66,19 @@ def test_choosing_a_step_and_unit_recomputes_the_arithmetic(page, live_server):
     page.fill("#rnn-unit", "17")
     page.dispatch_event("#rnn-unit", "change")
     page.locator("#rnn-step").fill("5")
-    page.wait_for_function(
-        "() => document.querySelector('#rnn-arith h3').textContent.startsWith('Unit 17, step t = 5')"
-    )
+    wait_for_heading(page, "Unit 17, step t = 5")
     assert page.locator('[data-testid="rnn-arith"] .match.ok').count() == 2
     assert page.locator('[data-testid="rnn-route"] .match.ok').count() == 1
+    # Each step scaled by its own largest |value|: every column reaches the ends of [-1, 1].
+    page.check("#rnn-per-step")
+    grad_h = page.locator('[data-testid="rnn-map-grad-h"]')
+    assert "÷ max per step" in grad_h.locator("figcaption").inner_text()
+    assert grad_h.locator(".legend").get_attribute("data-max") == "1"
     # A click on a heatmap cell picks its unit and step.
     canvas = page.locator('[data-testid="rnn-map-h"] canvas.rnn-heatmap')
     box = canvas.bounding_box()
     canvas.click(position={"x": box["width"] * (20.5 / 28), "y": box["height"] * (3.5 / 128)})
-    page.wait_for_function(
-        "() => document.querySelector('#rnn-arith h3').textContent.startsWith('Unit 3, step t = 20')"
-    )
+    wait_for_heading(page, "Unit 3, step t = 20")
 
 
 def test_the_rnn_view_and_the_bilstm_view(page, live_server):

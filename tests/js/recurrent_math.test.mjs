@@ -1,8 +1,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cellGradient, decay, isSaturated, logRange, logTicks, lstmStep, nextStep, powerLabel,
-  previousStep, saturatedFraction, unitsBySteps,
+  cellGradient, decay, isSaturated, logRange, logTicks, lstmStep, nextStep, perStepScaled,
+  powerLabel, previousStep, saturatedFraction, unitsBySteps,
 } from '../../static/js/recurrent_math.js';
 
 test('a sigmoid gate is saturated near 0 or 1, the tanh candidate g near -1 or 1', () => {
@@ -59,4 +59,9 @@ test('log axes bracket the positive values with whole powers of ten', () => {
 test('decay is the last step over the first', () => {
   assert.equal(decay([0.001, 0.1, 1]), 1000);
   assert.equal(decay([0, 1]), Infinity);
+});
+
+test('perStepScaled divides each step by its own largest magnitude', () => {
+  const scaled = perStepScaled([2, -4, 0, 0, 1e-9, 5e-10], 3, 2);
+  assert.deepEqual(Array.from(scaled), [0.5, -1, 0, 0, 1, 0.5]);
 });

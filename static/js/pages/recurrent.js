@@ -4,7 +4,7 @@
 
 import * as api from '../api.js';
 import { agreementText, fmt } from '../numbers.js';
-import { decay, saturatedFraction } from '../recurrent_math.js';
+import { decay, perStepScaled, saturatedFraction } from '../recurrent_math.js';
 import { initDrawPad, renderSamples } from '../views/input.js';
 import { drawDigitRows, drawNormPlot, heatmapFigure, scaleOf } from '../views/recurrent.js';
 import {
@@ -27,7 +27,7 @@ export function mount(root) {
     unit: $('rnn-unit'), play: $('rnn-play'), digit: $('rnn-digit'), gates: $('rnn-gates'),
     arith: $('rnn-arith'), grads: $('rnn-grads'), norms: $('rnn-norms'), route: $('rnn-route'),
     comparePlot: $('rnn-compare-plot'), compareSummary: $('rnn-compare-summary'),
-    biMaps: $('rnn-bi-maps'), biCheck: $('rnn-bi-check'),
+    biMaps: $('rnn-bi-maps'), biCheck: $('rnn-bi-check'), perStep: $('rnn-per-step'),
   };
   const state = { input: null, traces: {}, step: 14, unit: 0, direction: 0, timer: null };
   let controller = null;
@@ -72,14 +72,20 @@ export function mount(root) {
     const { step: t, unit: u } = state;
     const reverse = dir.direction === 'reverse';
     const common = { unit: u, step: t, onPick: pick };
-    const figures = [heatmapFigure({ title: 'dL/dh_t', tensor: dir.grad_h,
-      scale: scaleOf([dir.grad_h], true), testid: 'rnn-map-grad-h', ...common })];
+    const [steps, units] = dir.grad_h.shape;
+    // The colour scale: the tensor's own range, or each step divided by its largest |value|.
+    const shown = (tensor) => (ui.perStep.checked
+      ? { tensor: { shape: tensor.shape, data: perStepScaled(tensor.data, steps, units) },
+        scale: { signed: true, min: -1, max: 1 } }
+      : { tensor, scale: scaleOf([tensor], true) });
+    const suffix = ui.perStep.checked ? ' ÷ max per step' : '';
+    const figures = [heatmapFigure({ title: `dL/dh_t${suffix}`, ...shown(dir.grad_h),
+      legendLabel: 'dL/dh_t', testid: 'rnn-map-grad-h', ...common })];
     if (rec.kind === 'lstm') {
-      figures.push(heatmapFigure({ title: 'dL/dc_t', tensor: dir.grad_c,
-        scale: scaleOf([dir.grad_c], true), testid: 'rnn-map-grad-c', ...common }));
+      figures.push(heatmapFigure({ title: `dL/dc_t${suffix}`, ...shown(dir.grad_c),
+        legendLabel: 'dL/dc_t', testid: 'rnn-map-grad-c', ...common }));
       // The gradient routed through the forget gate's products: f_{next} ⊙ dL/dc_{next}, per
       // step t (zero at the last step read).
-      const [steps, units] = dir.grad_c.shape;
       const routed = new Float64Array(steps * units);
       for (let s = 0; s < steps; s += 1) {
         const n = reverse ? s - 1 : s + 1;
@@ -88,9 +94,11 @@ export function mount(root) {
           routed[s * units + k] = dir.gates.f.data[n * units + k] * dir.grad_c.data[n * units + k];
         }
       }
-      const tensor = { shape: [steps, units], data: routed };
-      figures.push(heatmapFigure({ title: 'f_{t+1} ⊙ dL/dc_{t+1} (through the forget gate)',
-        tensor, scale: scaleOf([tensor], true), testid: 'rnn-map-forget-route', ...common }));
+      figures.push(heatmapFigure({
+        title: `${reverse ? 'f_{t−1} ⊙ dL/dc_{t−1}' : 'f_{t+1} ⊙ dL/dc_{t+1}'} (through the forget `
+          + `gate)${suffix}`,
+        ...shown({ shape: [steps, units], data: routed }), legendLabel: 'f ⊙ dL/dc',
+        testid: 'rnn-map-forget-route', ...common }));
     }
     ui.grads.replaceChildren(...figures.map((f) => f.figure));
     const series = [{ label: '‖dL/dh_t‖', values: dir.grad_h_norm.data, colour: COLOURS[rec.kind] }];
@@ -184,6 +192,7 @@ export function mount(root) {
     render();
   });
   ui.step.addEventListener('input', () => pick({ step: Number(ui.step.value) }));
+  ui.perStep.addEventListener('change', render);
   ui.unit.addEventListener('change', () => {
     const u = Math.min(127, Math.max(0, Math.trunc(Number(ui.unit.value)) || 0));
     pick({ unit: u });
