@@ -5,7 +5,12 @@ import { colourOf, drawLegend, rangeOf } from '../render/colormap.js';
 import { fmt } from '../numbers.js';
 import { isSaturated, logRange, logTicks, powerLabel, unitsBySteps } from '../recurrent_math.js';
 
-const SVG = 'http://www.w3.org/2000/svg';
+/** The SVG namespace, as the HTML parser assigns it to an <svg> element. */
+const SVG = (() => {
+  const host = document.createElement('div');
+  host.innerHTML = '<svg></svg>';
+  return host.firstChild.namespaceURI;
+})();
 /** Saturated cells are painted in this colour, outside both colour maps. */
 export const SATURATED = [255, 0, 220];
 const CELL_W = 6;
