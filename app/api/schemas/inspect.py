@@ -35,7 +35,9 @@ _INCLUDE_DOC = (
     "dL/d output) and `input_grad`; `pool_indices`: per max-pooling output, the flat index "
     "h*W + w of its winner in the input plane (PyTorch's return_indices convention); "
     "`pool_mask`: per max-pooling INPUT cell, how many windows it won (uint8); `params`: "
-    "`weight` and `bias`; `param_grads`: dL/d weight and dL/d bias."
+    "`weight` and `bias`; `param_grads`: dL/d weight and dL/d bias. On an rnn or lstm layer, "
+    "`activations` and `gradients` also select the forward and backward tensors of its "
+    "`recurrent` time axis."
 )
 
 Pixel = Annotated[float, Field(ge=0, le=255, strict=True, allow_inf_nan=False)]
