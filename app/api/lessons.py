@@ -108,6 +108,13 @@ async def perceptron_train(request: TrainRequest) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- fc as conv
 
 
+def _convolutional(model_id: str) -> None:
+    """404 for an unknown model; 422 for a model without fc1 (the sequence models)."""
+    if "fc1" not in get_model(model_id).network.names:
+        raise ApiError(422, "unsupported_model", f"model {model_id!r} has no fully connected "
+                       "layer fc1 after a flatten: pick a convolutional model", field="model")
+
+
 def _fc_as_conv(model_id: str, sample: int, unit: int) -> dict[str, Any]:
     model = get_model(model_id)
     digit, label = sample_digit(sample)
@@ -152,7 +159,7 @@ async def fc_as_conv(
     sample: int = Query(0, ge=0, description="A gallery id (GET /api/v1/samples)."),
     unit: int = Query(0, ge=0, description="The fc1 unit whose kernel is returned."),
 ) -> dict[str, Any]:
-    get_model(model)
+    _convolutional(model)
     return await run_cpu_bound(_fc_as_conv, model, sample, unit)
 
 
@@ -265,7 +272,7 @@ async def fc_as_conv_map(
     request: Request, model: str = Query("lenet5", description="A bundled model id."),
 ) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
-    get_model(model)
+    _convolutional(model)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type == "multipart/form-data":
         data = await _upload_bytes(request, settings)

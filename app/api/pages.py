@@ -33,3 +33,8 @@ def conv_arithmetic(request: Request) -> HTMLResponse:
     return _templates(request).TemplateResponse(
         request, "conv_arithmetic.html", {"page": "conv-arithmetic"}
     )
+
+
+@router.get("/recurrent", response_class=HTMLResponse)
+def recurrent(request: Request) -> HTMLResponse:
+    return _templates(request).TemplateResponse(request, "recurrent.html", {"page": "recurrent"})

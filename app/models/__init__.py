@@ -8,6 +8,17 @@ Normalisation lives here, in `Model.prepare`: callers pass MNIST-format digits (
 black) as uint8 0-255 or floats 0-1, and the model scales them to [0, 1].
 """
 
-from app.models.registry import ARCHITECTURES, MODELS_DIR, Model, list_models, load_model
+from app.models.registry import (
+    ALL_ARCHITECTURES,
+    ARCHITECTURES,
+    MODELS_DIR,
+    RECURRENT_ARCHITECTURES,
+    Model,
+    list_models,
+    load_model,
+)
 
-__all__ = ["ARCHITECTURES", "MODELS_DIR", "Model", "list_models", "load_model"]
+__all__ = [
+    "ALL_ARCHITECTURES", "ARCHITECTURES", "MODELS_DIR", "RECURRENT_ARCHITECTURES", "Model",
+    "list_models", "load_model",
+]

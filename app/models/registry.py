@@ -80,6 +80,55 @@ ARCHITECTURES: dict[str, Architecture] = {
     )
 }
 
+# The sequence models: a digit read row by row (28 steps of 28 pixels) by one recurrent layer,
+# trained by app.models.training_recurrent (not by `convscope train`).
+ROWS, PIXELS = 28, 28
+
+
+def rows_spec(kind: str, hidden: int, bidirectional: bool = False,
+              nonlinearity: str | None = None) -> list[LayerSpec]:
+    """A digit read row by row by one recurrent layer, then a linear classifier on its
+    final state (h_n; both directions' side by side for a bidirectional layer)."""
+    extra = {"nonlinearity": nonlinearity} if nonlinearity else {}
+    width = hidden * (2 if bidirectional else 1)
+    head = ({"kind": "finalstates", "name": "final", "hidden_size": hidden} if bidirectional
+            else {"kind": "laststep", "name": "last"})
+    return [
+        {"kind": "imagerows", "name": "rows"},
+        {"kind": kind, "name": kind, "input_size": PIXELS, "hidden_size": hidden,
+         "batch_first": True, "bidirectional": bidirectional, "output_only": True, **extra},
+        head,
+        {"kind": "linear", "name": "fc", "in_features": width, "out_features": 10},
+    ]
+
+
+RECURRENT_ARCHITECTURES: dict[str, Architecture] = {
+    arch.id: arch
+    for arch in (
+        Architecture(
+            "lstm-rows", "LSTM reading rows",
+            "An LSTM (128 units) reads the digit one row of 28 pixels per time step; a linear "
+            "layer classifies its last hidden state.",
+            rows_spec("lstm", 128),
+        ),
+        Architecture(
+            "rnn-rows", "RNN reading rows (tanh)",
+            "A plain tanh RNN (128 units) reads the digit one row per time step; a linear "
+            "layer classifies its last hidden state.",
+            rows_spec("rnn", 128, nonlinearity="tanh"),
+        ),
+        Architecture(
+            "bilstm-rows", "Bi-LSTM reading rows",
+            "Two LSTMs (128 units each) read the digit's rows top-down and bottom-up; a linear "
+            "layer classifies both final hidden states side by side.",
+            rows_spec("lstm", 128, bidirectional=True),
+        ),
+    )
+}
+
+# Every bundled model, convolutional first: what list_models() and load_model() serve.
+ALL_ARCHITECTURES: dict[str, Architecture] = {**ARCHITECTURES, **RECURRENT_ARCHITECTURES}
+
 
 def prepare_images(images, input_shape: tuple[int, int, int] = (1, 28, 28)) -> np.ndarray:
     """The one normalisation of every model's input, in training and in use: images
@@ -152,16 +201,17 @@ def card_path(model_id: str, directory: Path = MODELS_DIR) -> Path:
 
 
 def list_models() -> list[str]:
-    """Ids of the bundled models, in display order."""
-    return list(ARCHITECTURES)
+    """Ids of the bundled models, in display order (the convolutional ones, then the
+    sequence models)."""
+    return list(ALL_ARCHITECTURES)
 
 
 @cache
 def load_model(model_id: str) -> Model:
     """The bundled model `model_id` with its trained weights. KeyError for unknown ids."""
-    if model_id not in ARCHITECTURES:
-        raise KeyError(f"unknown model {model_id!r}; known: {', '.join(ARCHITECTURES)}")
-    arch = ARCHITECTURES[model_id]
+    if model_id not in ALL_ARCHITECTURES:
+        raise KeyError(f"unknown model {model_id!r}; known: {', '.join(ALL_ARCHITECTURES)}")
+    arch = ALL_ARCHITECTURES[model_id]
     network = from_spec(arch.spec, rng=0)
     with np.load(weights_path(model_id)) as arrays:
         load_params(network, dict(arrays))

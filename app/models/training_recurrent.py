@@ -26,9 +26,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from app.data import HELDOUT_PER_CLASS, SPLIT_SEED, split_indices
-from app.models.registry import (
+from app.models.registry import (  # the architectures live in the registry
     MODELS_DIR,
-    Architecture,
+    RECURRENT_ARCHITECTURES,
     Model,
     card_path,
     weights_path,
@@ -40,50 +40,6 @@ from app.nn.layers import LAYER_TYPES
 from app.nn.recurrent import RECURRENT_LAYER_TYPES
 from app.nn.spec import LayerSpec
 from app.nn.train import EpochReport, TrainConfig, evaluate, train
-
-ROWS, PIXELS = 28, 28
-
-
-def rows_spec(kind: str, hidden: int, bidirectional: bool = False,
-              nonlinearity: str | None = None) -> list[LayerSpec]:
-    """A digit read row by row by one recurrent layer, then a linear classifier on its
-    final state (h_n; both directions' side by side for a bidirectional layer)."""
-    extra = {"nonlinearity": nonlinearity} if nonlinearity else {}
-    width = hidden * (2 if bidirectional else 1)
-    head = ({"kind": "finalstates", "name": "final", "hidden_size": hidden} if bidirectional
-            else {"kind": "laststep", "name": "last"})
-    return [
-        {"kind": "imagerows", "name": "rows"},
-        {"kind": kind, "name": kind, "input_size": PIXELS, "hidden_size": hidden,
-         "batch_first": True, "bidirectional": bidirectional, "output_only": True, **extra},
-        head,
-        {"kind": "linear", "name": "fc", "in_features": width, "out_features": 10},
-    ]
-
-
-RECURRENT_ARCHITECTURES: dict[str, Architecture] = {
-    arch.id: arch
-    for arch in (
-        Architecture(
-            "lstm-rows", "LSTM reading rows",
-            "An LSTM (128 units) reads the digit one row of 28 pixels per time step; a linear "
-            "layer classifies its last hidden state.",
-            rows_spec("lstm", 128),
-        ),
-        Architecture(
-            "rnn-rows", "RNN reading rows (tanh)",
-            "A plain tanh RNN (128 units) reads the digit one row per time step; a linear "
-            "layer classifies its last hidden state.",
-            rows_spec("rnn", 128, nonlinearity="tanh"),
-        ),
-        Architecture(
-            "bilstm-rows", "Bi-LSTM reading rows",
-            "Two LSTMs (128 units each) read the digit's rows top-down and bottom-up; a linear "
-            "layer classifies both final hidden states side by side.",
-            rows_spec("lstm", 128, bidirectional=True),
-        ),
-    )
-}
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from app.nn.functional import conv_output_size, conv_transpose_output_size
 from app.nn.graph import INPUT, Graph
 from app.nn.layers import (
     LAYER_TYPES,
+    LSTM,
+    RNN,
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
     Add,
@@ -15,8 +17,11 @@ from app.nn.layers import (
     Conv2d,
     ConvTranspose2d,
     Dropout,
+    FinalStates,
     Flatten,
     Identity,
+    ImageRows,
+    LastStep,
     Layer,
     LeakyReLU,
     Linear,
@@ -39,14 +44,16 @@ from app.nn.losses import (
     softmax_cross_entropy,
 )
 from app.nn.network import Sequential
+from app.nn.recurrent import DirectionTrace, RecurrentTrace
 from app.nn.spec import dump_params, from_spec, load_params, to_spec
 from app.nn.trace import LayerTrace, Trace
 
 __all__ = [
-    "INPUT", "LAYER_TYPES", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Add", "AvgPool2d",
-    "BatchNorm2d", "ChannelAffine", "Clamp", "Concat", "Conv2d", "ConvTranspose2d", "Dropout",
-    "Flatten", "Graph",
-    "Identity", "Layer", "LayerTrace", "LeakyReLU", "Linear", "MaxPool2d", "MultiInputLayer",
+    "INPUT", "LAYER_TYPES", "LSTM", "RNN", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Add",
+    "AvgPool2d", "BatchNorm2d", "ChannelAffine", "Clamp", "Concat", "Conv2d", "ConvTranspose2d",
+    "DirectionTrace", "Dropout", "FinalStates", "Flatten", "Graph", "Identity", "ImageRows",
+    "LastStep", "Layer", "LayerTrace", "LeakyReLU", "Linear", "MaxPool2d", "MultiInputLayer",
+    "RecurrentTrace",
     "ReLU", "ReLU6", "Sequential", "Sigmoid", "Sign", "Tanh", "Trace", "ZeroPad2d",
     "conv_output_size", "conv_transpose_output_size", "cross_entropy", "dump_params",
     "entropy", "from_spec", "information", "kl_divergence", "load_params", "log_softmax",

@@ -287,6 +287,7 @@ class Graph:
                 pool_indices=layer.winners(caches[i]),
                 inputs=list(node_inputs),
                 buffers=dict(layer.buffers),
+                recurrent=layer.record(caches[i], deltas[i]) if hasattr(layer, "record") else None,
             )
             for i, (name, layer, node_inputs) in enumerate(self.nodes)
         ]

@@ -30,6 +30,7 @@ from app.nn.conv import Conv2d, ConvTranspose2d
 from app.nn.dense import Linear
 from app.nn.normalization import BatchNorm2d, ChannelAffine, Dropout
 from app.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
+from app.nn.recurrent import LSTM, RECURRENT_LAYER_TYPES, RNN, FinalStates, ImageRows, LastStep
 from app.nn.sequence import AdaptiveMaxPool1d, Conv1d, Embedding, MaxPool1d, Transpose
 from app.nn.shape import Add, Concat, Flatten, ZeroPad2d
 
@@ -43,11 +44,12 @@ LAYER_TYPES: dict[str, type[Layer]] = {
         Clamp, ChannelAffine,
     )
 }
+LAYER_TYPES.update(RECURRENT_LAYER_TYPES)  # rnn, lstm, imagerows, laststep, finalstates
 
 __all__ = [
     "LAYER_TYPES", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Add", "AvgPool2d", "BatchNorm2d",
-    "Cache", "ChannelAffine", "Clamp", "Concat", "Conv2d", "ConvTranspose2d", "Dropout", "Flatten",
-    "Grads", "Identity",
-    "Layer", "LeakyReLU", "Linear", "MaxPool2d", "MultiInputLayer", "ReLU", "ReLU6", "Sigmoid",
+    "Cache", "ChannelAffine", "Clamp", "Concat", "Conv2d", "ConvTranspose2d", "Dropout",
+    "FinalStates", "Flatten", "Grads", "Identity", "ImageRows", "LSTM", "LastStep", "Layer",
+    "LeakyReLU", "Linear", "MaxPool2d", "MultiInputLayer", "RNN", "ReLU", "ReLU6", "Sigmoid",
     "Sign", "Tanh", "ZeroPad2d", "_Windowed", "_positive_sizes", "_rng", "_uniform_init",
 ]

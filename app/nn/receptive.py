@@ -38,7 +38,7 @@ from app.nn.functional import Pair, conv_output_size, pair
 
 WINDOWED_KINDS = ("conv2d", "maxpool2d", "avgpool2d")
 WHOLE_INPUT_KINDS = ("flatten", "linear")
-NOT_APPLICABLE_KINDS = ("convtranspose2d",)
+NOT_APPLICABLE_KINDS = ("convtranspose2d", "imagerows", "rnn", "lstm")  # no single jump
 MAX_INPUT_SIDE = 16384
 MAX_LAYERS = 200
 MAX_HYPER_PARAMETER = 16384

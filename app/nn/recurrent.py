@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from app.nn.layers import Layer, _positive_sizes, _rng, _uniform_init
+from app.nn.base import Layer, _positive_sizes, _rng, _uniform_init
 from app.nn.recurrent_nodes import FinalStates, ImageRows, LastStep
 
 __all__ = [

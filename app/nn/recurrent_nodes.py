@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.nn.layers import Layer, _positive_sizes
+from app.nn.base import Layer, _positive_sizes
 
 
 class ImageRows(Layer):

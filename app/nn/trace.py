@@ -16,6 +16,8 @@ class LayerTrace:
     (max pooling only) the flat index h*W + w of each output's winner in its input plane.
     inputs names the nodes the layer reads ("input" is the network's input); input_shape is
     the first one's shape. buffers holds non-trained state (BatchNorm's running statistics).
+    recurrent (RNN, LSTM only) is `layer.record(cache, grad_output)`: every time step's
+    gates, h_t, c_t and their gradients.
     """
 
     index: int
@@ -31,6 +33,7 @@ class LayerTrace:
     pool_indices: np.ndarray | None = None
     inputs: list[str] = field(default_factory=list)
     buffers: dict[str, np.ndarray] = field(default_factory=dict)
+    recurrent: Any = None  # a recurrent layer's RecurrentTrace (app.nn.recurrent): time axis
 
 
 @dataclass

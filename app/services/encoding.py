@@ -21,6 +21,7 @@ import numpy as np
 
 from app.nn.losses import information
 from app.nn.trace import LayerTrace, Trace, summary
+from app.services.recurrent_encoding import encode_recurrent
 
 Encoding = Literal["base64", "list"]
 ENCODINGS: tuple[str, ...] = ("base64", "list")
@@ -264,6 +265,9 @@ def encode_trace(
                 key: encode_tensor(value, encoding, f"{lt.name}.grad_{key}")
                 for key, value in lt.grads.items()
             }
+        if lt.recurrent is not None:  # RNN, LSTM: the pass with a time axis
+            entry["recurrent"] = encode_recurrent(
+                lt.recurrent, lt.name, fields, lambda a, n: encode_tensor(a, encoding, n))
         entry["summary"] = layer_summary(lt)
         entry["omitted"] = omitted
         layers.append(entry)

@@ -5,6 +5,7 @@ const PAGES = {
   inspect: ['./main.js', 'inspect-app'],
   'receptive-field': ['./pages/receptive_field.js', 'rf-page'],
   'conv-arithmetic': ['./pages/conv_arithmetic.js', 'ca-page'],
+  recurrent: ['./pages/recurrent.js', 'rnn-page'],
 };
 
 const main = document.getElementById('main');

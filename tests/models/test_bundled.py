@@ -1,4 +1,5 @@
-"""The bundled models: their cards tell the truth, and predict validates its input."""
+"""The bundled convolutional models: their cards tell the truth, and predict validates its
+input. (The sequence models have their own recipe: tests/models/test_recurrent_models.py.)"""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from app.data import load_digits, split_indices
-from app.models import list_models, load_model
+from app.models import ARCHITECTURES, load_model
 from app.models.training import RECIPES, train_model
 
 TARGET_ACCURACY = 0.975
@@ -21,7 +22,7 @@ def heldout() -> tuple[np.ndarray, np.ndarray]:
     return images[idx], labels[idx]
 
 
-@pytest.mark.parametrize("model_id", list_models())
+@pytest.mark.parametrize("model_id", list(ARCHITECTURES))
 def test_bundled_model_reproduces_the_heldout_accuracy_in_its_card(model_id, heldout):
     model = load_model(model_id)
     images, labels = heldout
@@ -43,12 +44,12 @@ def test_bundled_model_reproduces_the_heldout_accuracy_in_its_card(model_id, hel
         assert accuracy == pytest.approx((predicted[labels == int(digit)] == int(digit)).mean())
 
 
-@pytest.mark.parametrize("model_id", list_models())
+@pytest.mark.parametrize("model_id", list(ARCHITECTURES))
 def test_bundled_model_meets_the_heldout_accuracy_target(model_id):
     assert load_model(model_id).card["heldout"]["accuracy"] >= TARGET_ACCURACY
 
 
-@pytest.mark.parametrize("model_id", list_models())
+@pytest.mark.parametrize("model_id", list(ARCHITECTURES))
 def test_bundled_model_was_trained_with_the_shipped_recipe(model_id):
     model = load_model(model_id)
     card = model.card
@@ -111,7 +112,7 @@ FIRST_EPOCH_RTOL = {"train_loss": 2e-3, "heldout_loss": 5e-2}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model_id", list_models())
+@pytest.mark.parametrize("model_id", list(ARCHITECTURES))
 def test_bundled_weights_are_what_the_current_core_trains(model_id):
     # The shipped recipe's first epoch (all warm-up, so independent of the epoch count),
     # retrained now, must give the card's first-epoch losses up to rounding: within

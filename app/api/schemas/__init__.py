@@ -34,6 +34,7 @@ from app.api.schemas.inspect import (
     TensorSummary,
     Timings,
 )
+from app.api.schemas.recurrent import RecurrentDirection, RecurrentGates, RecurrentTrace
 from app.api.schemas.tensor import LayerParams, Tensor, TensorBase64, TensorList
 from app.api.schemas.traces import TraceLayerRequest, TraceLayerResponse
 
@@ -44,7 +45,8 @@ __all__ = [
     "InspectResponse", "LayerInfo", "LayerParams", "LayerSummary", "LayerTraceOut",
     "ModelCard", "ModelDetail",
     "ModelList", "ModelSummary", "NetworkLayerConfig", "PreprocessingStep", "Problem",
-    "ReceptiveField", "Sample", "SampleList", "Tensor", "TensorBase64", "TensorList",
+    "ReceptiveField", "RecurrentDirection", "RecurrentGates", "RecurrentTrace",
+    "Sample", "SampleList", "Tensor", "TensorBase64", "TensorList",
     "TensorSummary", "Timings", "TraceLayerRequest", "TraceLayerResponse",
     "error_responses",
 ]

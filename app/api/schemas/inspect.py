@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from app.api.schemas.card import NetworkLayerConfig
+from app.api.schemas.recurrent import RecurrentTrace
 from app.api.schemas.tensor import LayerParams, Tensor
 from app.services.encoding import DEFAULT_INCLUDE, INCLUDE_PARTS
 
@@ -38,7 +39,9 @@ _INCLUDE_DOC = (
     "per max-pooling output, the flat index h*W + w of its winner in the input plane "
     "(PyTorch's return_indices convention); "
     "`pool_mask`: per max-pooling INPUT cell, how many windows it won (uint8); `params`: "
-    "`weight` and `bias`; `param_grads`: dL/d weight and dL/d bias."
+    "`weight` and `bias`; `param_grads`: dL/d weight and dL/d bias. On an rnn or lstm layer, "
+    "`activations` and `gradients` also select the forward and backward tensors of its "
+    "`recurrent` time axis."
 )
 
 Pixel = Annotated[float, Field(ge=0, le=255, strict=True, allow_inf_nan=False)]
@@ -169,7 +172,8 @@ class ReceptiveField(BaseModel):
     see the whole input), `start` (centre of unit 0's field in input pixel coordinates) and
     `padding` (how far unit 0's field reaches before the first input pixel). Unit i's field
     spans [i * jump - padding, i * jump - padding + size - 1]. Null for layers whose field
-    has no single jump (a transposed convolution and the layers after it)."""
+    has no single jump (a transposed convolution, an image read row by row, and the layers
+    after them)."""
 
     size: list[int]
     jump: list[int]
@@ -225,6 +229,9 @@ class LayerTraceOut(BaseModel):
     omitted: list[LayerPart] = Field(
         [], description="Requested parts left out because they exceed the layer budget: fetch "
         "them with GET /api/v1/traces/{trace_id}/layers/{name}?part=...",
+    )
+    recurrent: RecurrentTrace | None = Field(
+        None, description="rnn and lstm only: every time step's states, gates and gradients."
     )
 
 
