@@ -6,12 +6,13 @@ has one). What it carries follows the include parts the caller chose:
 - always: `kind`, `hidden_size`, `steps` (T) and one entry per direction ("forward", then
   "reverse" for a bidirectional layer);
 - `output` (alias `activations`): per direction `h` (T, H) = h_t and `h0` (H,); for an
-  LSTM also `c` (T, H), `c0` (H,) and `gates` {"i", "f", "g", "o"} (T, H) each (i, f, o after the sigmoid, g after
-  tanh); and the layer's final states `h_n` (D, H), `c_n` (D, H) (LSTM);
+  LSTM also `c` (T, H), `c0` (H,) and `gates` {"i", "f", "g", "o"} (T, H) each (i, f, o
+  after the sigmoid, g after tanh); and the layer's final states `h_n` (D, H), `c_n` (D, H)
+  (LSTM);
 - `grad_output` (alias `gradients`): per direction `grad_h` (T, H) = dL/dh_t (total: from
-  the output at t and from step t+1), `grad_h_norm` (T,) = its Euclidean norm per step, `grad_h0` (H,); for an
-  LSTM also `grad_c` (T, H) = dL/dc_t (total: through h_t and through c_{t+1}),
-  `grad_c_norm` (T,), `grad_c0` (H,).
+  the output at t and from step t+1), `grad_h_norm` (T,) = its Euclidean norm per step,
+  `grad_h0` (H,); for an LSTM also `grad_c` (T, H) = dL/dc_t (total: through h_t and
+  through c_{t+1}), `grad_c_norm` (T,), `grad_c0` (H,).
 
 Every per-step array is indexed by input position t, the reverse direction's too (its h[t]
 is the state after reading rows T-1 down to t, as in torch's output[:, t, H:]). The batch
