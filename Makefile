@@ -60,6 +60,7 @@ loadtest: $(VENV)/.dev-installed
 train: $(VENV)/.installed
 	$(VENV)/bin/convscope train --model lenet5 --out app/models
 	$(VENV)/bin/convscope train --model lenet5-classic --out app/models
+	$(VENV)/bin/convscope train --model resnet-mini --out app/models
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache tests/artifacts

@@ -186,6 +186,7 @@ def encode_trace(
             "input_shape": list(lt.input_shape[1:]),
             "output_shape": list(lt.output_shape[1:]),
             "receptive_field": None if rf is None else dict(rf),
+            "inputs": list(lt.inputs),
         }
         if "activations" in parts:
             entry["output"] = tensor(lt.output, f"{lt.name}.output")
@@ -201,6 +202,11 @@ def encode_trace(
             entry["params"] = {
                 key: encode_tensor(value, encoding, f"{lt.name}.{key}")
                 for key, value in lt.params.items()
+            }
+        if "params" in parts and lt.buffers:
+            entry["buffers"] = {
+                key: encode_tensor(value, encoding, f"{lt.name}.{key}")
+                for key, value in lt.buffers.items()
             }
         if "param_grads" in parts and lt.grads:
             entry["param_grads"] = {

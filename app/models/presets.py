@@ -67,10 +67,13 @@ def geometry_from_spec(spec: list[dict]) -> tuple[LayerGeometry, ...]:
 
 
 def _bundled_presets() -> dict[str, Preset]:
+    """The bundled chains. A graph (a spec naming "inputs", e.g. resnet-mini) is no chain of
+    conv / pool layers, so it is no preset: the inspect API gives its nodes' fields."""
     return {
         arch.id: Preset(arch.id, arch.name, tuple(arch.input_shape[1:]),
                         geometry_from_spec(arch.spec))
         for arch in ARCHITECTURES.values()
+        if not any("inputs" in entry for entry in arch.spec)
     }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from app.models.resnet import resnet_mini_spec
 from app.nn import Graph, from_spec, load_params
 from app.nn.spec import LayerSpec
 from app.nn.trace import Trace
@@ -63,6 +64,13 @@ ARCHITECTURES: dict[str, Architecture] = {
             "LeNet-5 as in LeCun et al. 1998: tanh activations and 2x2 average pooling "
             "(subsampling).",
             lenet5_spec("tanh", "avgpool2d"),
+        ),
+        Architecture(
+            "resnet-mini", "resnet-mini (residual blocks with BatchNorm)",
+            "A small ResNet: a conv-BN-ReLU stem, three basic residual blocks (8, 16 and 32 "
+            "channels; the last two strided, with a 1x1 projection on the skip), global "
+            "average pooling and one linear layer.",
+            resnet_mini_spec(),
         ),
     )
 }

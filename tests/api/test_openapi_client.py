@@ -126,8 +126,8 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     missing = ops["inspect"].sync(
         "nope", client=client, body=m.InspectJsonRequest(sample=7)
     )
-    assert isinstance(missing, m.ErrorResponse) and missing.error.available == ["lenet5",
-                                                                                "lenet5-classic"]
+    assert isinstance(missing, m.ErrorResponse) and missing.error.available == [
+        "lenet5", "lenet5-classic", "resnet-mini"]
 
     presets = ops["list_receptive_field_presets"].sync(client=client)
     assert any(p.id == "alexnet" for p in presets)

@@ -34,7 +34,7 @@ _INCLUDE_DOC = (
     "dL/d output) and `input_grad`; `pool_indices`: per max-pooling output, the flat index "
     "h*W + w of its winner in the input plane (PyTorch's return_indices convention); "
     "`pool_mask`: per max-pooling INPUT cell, how many windows it won (uint8); `params`: "
-    "`weight` and `bias`; `param_grads`: dL/d weight and dL/d bias."
+    "`weight` and `bias`, and BatchNorm's `buffers`; `param_grads`: dL/d weight and dL/d bias."
 )
 
 Pixel = Annotated[float, Field(ge=0, le=255, strict=True, allow_inf_nan=False)]
@@ -160,6 +160,16 @@ class ReceptiveField(BaseModel):
     padding: list[int]
 
 
+INPUTS_DOC = (
+    "The nodes this layer reads, in argument order: \"input\" is the network's input. A chain's "
+    "layer reads the layer before it; an `add` or `concat` reads several (a skip connection)."
+)
+BUFFERS_DOC = (
+    "State that is not trained, with PyTorch's names: BatchNorm's `running_mean` and "
+    "`running_var` (include `params`)."
+)
+
+
 class LayerTraceOut(BaseModel):
     index: int
     name: str
@@ -168,6 +178,7 @@ class LayerTraceOut(BaseModel):
     input_shape: list[int] = Field(description="[C, H, W] or [features], batch axis dropped.")
     output_shape: list[int]
     receptive_field: ReceptiveField | None
+    inputs: list[str] = Field(description=INPUTS_DOC)
     output: Tensor | None = Field(None, description="The activation (include `activations`).")
     grad_output: Tensor | None = Field(
         None, description="The layer's delta dL/d output (include `gradients`)."
@@ -181,6 +192,7 @@ class LayerTraceOut(BaseModel):
         "how many windows it won (include `pool_mask`)."
     )
     params: LayerParams | None = Field(None, description="`weight`, `bias` (include `params`).")
+    buffers: dict[str, Tensor] | None = Field(None, description=BUFFERS_DOC)
     param_grads: LayerParams | None = Field(
         None, description="dL/d weight and dL/d bias, keyed `weight`, `bias`."
     )
