@@ -6,9 +6,10 @@
 // term beside the trace's delta; and every kernel drawn with its weight gradient.
 
 import { tapsBounds, unitsTouching, windowTaps } from '../geometry.js';
+import { inputsOf } from '../graph.js';
 import { magnitudeOf } from '../numbers.js';
 import {
-  at, cellAt, el, heatmapCanvas, layerInput, layerInputGrad, layerInputName, matches, MissingPart, need,
+  at, cellAt, deltaMatches, el, heatmapCanvas, layerInput, layerInputGrad, layerInputName, matches, MissingPart, need,
   note, num, numberGrid, panel, signedScale, sum,
 } from './detail_parts.js';
 
@@ -171,7 +172,8 @@ function backwardPanel(ctx, pixel) {
   }
   const total = sum(allTerms.map((t) => t.product));
   const reported = at(inputGrad, c, iy, ix);
-  const where = layerIndex === 0 ? 'input_grad' : `${trace.layers[layerIndex - 1].name}'s grad_output`;
+  const source = inputsOf(trace.layers, layerIndex)[0];
+  const where = source === 'input' ? 'input_grad' : `${source}'s grad_output`;
 
   const container = el('div', { class: 'conv-backward-body' });
   const render = (next, refocus) => {
@@ -224,7 +226,7 @@ function backwardPanel(ctx, pixel) {
       num(total, { testid: 'detail-conv-backward-sum', cls: 'total', label: 'sum of delta × weight' }),
       ` ; the trace's ${where} = `,
       num(reported, { testid: 'detail-conv-backward-expected', cls: 'total', label: where }),
-      ' ', matches(total, reported, { magnitude: magnitudeOf(allTerms.map((t) => t.product)) })));
+      ' ', deltaMatches(trace, layerIndex, total, reported, { magnitude: magnitudeOf(allTerms.map((t) => t.product)) })));
   container.dataset.pixel = `${c},${iy},${ix}`;
   return container;
 }
