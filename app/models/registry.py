@@ -66,7 +66,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             lenet5_spec("tanh", "avgpool2d"),
         ),
         Architecture(
-            "resnet-mini", "resnet-mini (residual blocks with BatchNorm)",
+            "resnet-mini", "resnet-mini (residual, BatchNorm)",
             "A small ResNet: a conv-BN-ReLU stem, three basic residual blocks (8, 16 and 32 "
             "channels; the last two strided, with a 1x1 projection on the skip), global "
             "average pooling and one linear layer.",

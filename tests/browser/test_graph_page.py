@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from app.api.encoding import decode_tensor
-from tests.browser.conftest import _open_page, save_screenshot
+from tests.browser.conftest import _open_page, axe_violations, save_screenshot
 
 MODEL = "resnet-mini"
 SAMPLE = 7
@@ -179,3 +179,36 @@ def test_batchnorm_backward_scales_the_delta_and_sums_the_parameter_gradients(pa
     assert close(value(page, "detail-bn-delta-x"), value(page, "detail-bn-delta-y") * scale)
     no_bad_badges(page)
     save_screenshot(page, "graph_detail_batchnorm_backward")
+
+
+def test_a_conv_reading_a_fanned_out_node_says_its_delta_is_a_share(page, live_server):
+    open_graph(page, live_server, mode="backward")
+    click_unit(page, 3, 0, 14, 14, 28, 28)      # block1_conv1 reads relu1, which the skip reads too
+    shared = page.get_by_test_id("detail-delta-shared")
+    assert "relu1" in shared.text_content() and "block1_add" in shared.text_content()
+    no_bad_badges(page)
+
+
+def test_selecting_a_blocks_input_shows_its_delta_as_the_sum_of_both_paths(page, live_server):
+    trace = open_graph(page, live_server, mode="backward")
+    # The 1x1 stride-2 projection reads the even rows and columns only: pick such a pixel.
+    grads = trace["block1_relu2"]["grad_output"][1, ::2, ::2]
+    y, x = (2 * int(i) for i in np.unravel_index(int(np.abs(grads).argmax()), grads.shape))
+    # block1_relu2 feeds block2_conv1 and block2_proj.
+    click_unit(page, 9, 1, y, x, 28, 28)
+    shares = page.locator('[data-testid="detail-fanout"] .fanout-shares li')
+    assert shares.count() == 2
+    total = trace["block1_relu2"]["grad_output"][1, y, x]
+    assert close(value(page, "detail-fanout-sum"), total)
+    one = value(page, "detail-fanout-share-block2_conv1")
+    two = value(page, "detail-fanout-share-block2_proj")
+    assert one != 0 and two != 0 and close(one + two, total)
+    no_bad_badges(page)
+
+
+def test_graph_page_with_an_open_batchnorm_detail_has_no_serious_accessibility_violations(
+    page, live_server
+):
+    open_graph(page, live_server)
+    click_unit(page, 1, 0, 10, 10, 28, 28)
+    assert axe_violations(page) == []
