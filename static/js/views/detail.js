@@ -10,10 +10,12 @@
 import { showActivation } from './activation.js';
 import { showAdd } from './add.js';
 import { showBatchNorm } from './batchnorm.js';
+import { showConcat } from './concat.js';
 import { showConv } from './conv.js';
 import { el, MissingPart, note } from './detail_parts.js';
 import { showFanout } from './fanout.js';
 import { showGlobalAvgPool } from './gap.js';
+import { showPad } from './pad.js';
 import { showFlatten, showLinear } from './linear.js';
 import { showPool } from './pool.js';
 import { showReceptiveField } from './receptive.js';
@@ -31,6 +33,8 @@ const VIEWS = {
   batchnorm2d: showBatchNorm,
   add: showAdd,
   adaptiveavgpool2d: showGlobalAvgPool,
+  concat: showConcat,
+  zeropad2d: showPad,
 };
 
 // Per container: how many times it was drawn and the context it shows, so that a view's own
