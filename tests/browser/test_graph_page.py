@@ -86,6 +86,9 @@ def test_skip_connections_are_labelled_at_both_ends_and_nothing_overflows(
             out = page.get_by_test_id(f"skip-out-{reader}-{slot}")
             assert out.count() == 1
         assert page.locator(".skip-chip").count() == 2 * len(SKIPS)
+        # An Add says what it joins.
+        joins = page.locator('.layer-column[data-layer="17"] .layer-inputs').text_content()
+        assert joins == "block2_bn2 + block2_proj_bn"
         # The source's chip sits in the source's column.
         column = page.locator('.layer-column[data-layer="2"]')
         assert column.get_by_test_id("skip-out-8-1").count() == 1

@@ -5,7 +5,7 @@
 // Hovering (or focusing) either end highlights the other column; activating it scrolls there.
 // A chain (the LeNets) has no skip edges and gets nothing.
 
-import { skipEdges } from '../graph.js';
+import { inputsOf, skipEdges } from '../graph.js';
 
 const COLOURS = ['#7b3294', '#1b7837', '#b35806', '#2166ac', '#c51b7d', '#4d4d4d'];
 
@@ -29,6 +29,16 @@ function chip(text, title, colour, onActivate, onHighlight) {
  * the input column and columns[i + 1] layer i's. Returns the number of edges drawn.
  */
 export function drawSkipConnectors(trace, columns) {
+  // A node with several inputs says what it joins: "block1_bn2 + relu1".
+  trace.layers.forEach((layer, i) => {
+    const names = inputsOf(trace.layers, i);
+    const head = columns[i + 1] && columns[i + 1].querySelector('.layer-head');
+    if (names.length < 2 || !head) return;
+    const line = document.createElement('p');
+    line.className = 'layer-meta layer-inputs';
+    line.textContent = names.join(layer.kind === 'add' ? ' + ' : ', ');
+    head.append(line);
+  });
   const edges = skipEdges(trace.layers);
   edges.forEach((edge, k) => {
     const colour = COLOURS[k % COLOURS.length];
