@@ -61,6 +61,7 @@ train: $(VENV)/.installed
 	$(VENV)/bin/convscope train --model lenet5 --out app/models
 	$(VENV)/bin/convscope train --model lenet5-classic --out app/models
 	$(VENV)/bin/convscope train --model mlp --out app/models
+	$(VENV)/bin/convscope train --model resnet-mini --out app/models
 	OPENBLAS_NUM_THREADS=1 $(PY) -m app.models.training_recurrent
 	OPENBLAS_NUM_THREADS=1 $(PY) -m app.models.colour_training
 	OPENBLAS_NUM_THREADS=1 $(PY) scripts/train_text_cnn.py

@@ -35,13 +35,14 @@ def model_detail(model: Model, with_weights: bool = False) -> dict[str, Any]:
     """The summary, the full card, and the layer table (with weights on request)."""
     shapes = model.network.shapes((1, *model.input_shape))
     layers = []
-    for index, ((name, layer), (in_shape, out_shape), rf) in enumerate(
-        zip(model.network, shapes, receptive_fields(model), strict=True)
+    for index, ((name, layer, inputs), (in_shape, out_shape), rf) in enumerate(
+        zip(model.network.nodes, shapes, receptive_fields(model), strict=True)
     ):
         entry: dict[str, Any] = {
             "index": index,
             "name": name,
             "kind": layer.kind,
+            "inputs": list(inputs),
             "config": layer.config(),
             "input_shape": list(in_shape[1:]),
             "output_shape": list(out_shape[1:]),
@@ -52,6 +53,11 @@ def model_detail(model: Model, with_weights: bool = False) -> dict[str, Any]:
             entry["params"] = {
                 key: encode_tensor(value, "base64", f"{name}.{key}")
                 for key, value in layer.params.items()
+            }
+        if with_weights and layer.buffers:
+            entry["buffers"] = {
+                key: encode_tensor(value, "base64", f"{name}.{key}")
+                for key, value in layer.buffers.items()
             }
         layers.append(entry)
     return {**model_summary(model), "card": model.card, "layers": layers}
@@ -79,7 +85,8 @@ def models_index() -> dict[str, Any]:
 def model_show(
     model_id: str,
     include: Literal["weights"] | None = Query(
-        None, description="`weights`: add each layer's `params` (`weight`, `bias` Tensors)."
+        None, description="`weights`: add each layer's `params` (`weight`, `bias` Tensors) and "
+        "`buffers` (BatchNorm's running statistics)."
     ),
 ) -> dict[str, Any]:
     return model_detail(get_model(model_id), with_weights=include == "weights")

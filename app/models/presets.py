@@ -68,8 +68,13 @@ def geometry_from_spec(spec: list[dict]) -> tuple[LayerGeometry, ...]:
 
 
 def _bundled_presets() -> dict[str, Preset]:
-    # A model with no convolution or pooling (an MLP) has no receptive-field table.
-    chains = {arch.id: (arch, geometry_from_spec(arch.spec)) for arch in ARCHITECTURES.values()}
+    """The bundled chains with convolution or pooling. A graph (a spec naming "inputs", e.g.
+    resnet-mini) is no chain, so it is no preset: the inspect API gives its nodes' fields; a
+    model with no convolution or pooling (an MLP) has no receptive-field table."""
+    chains = {
+        arch.id: (arch, geometry_from_spec(arch.spec)) for arch in ARCHITECTURES.values()
+        if not any("inputs" in entry for entry in arch.spec)
+    }
     return {
         model_id: Preset(model_id, arch.name, tuple(arch.input_shape[1:]), layers)
         for model_id, (arch, layers) in chains.items() if layers

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from app.models.resnet import resnet_mini_spec
 from app.nn import Graph, from_spec, load_params
 from app.nn.spec import LayerSpec
 from app.nn.trace import Trace
@@ -76,6 +77,13 @@ ARCHITECTURES: dict[str, Architecture] = {
                 {"kind": "tanh", "name": "tanh2"},
                 {"kind": "linear", "name": "fc3", "in_features": 100, "out_features": 10},
             ],
+        ),
+        Architecture(
+            "resnet-mini", "resnet-mini (residual, BatchNorm)",
+            "A small ResNet: a conv-BN-ReLU stem, three basic residual blocks (8, 16 and 32 "
+            "channels; the last two strided, with a 1x1 projection on the skip), global "
+            "average pooling and one linear layer.",
+            resnet_mini_spec(),
         ),
     )
 }

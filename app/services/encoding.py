@@ -244,6 +244,7 @@ def encode_trace(
             "input_shape": list(lt.input_shape[1:]),
             "output_shape": list(lt.output_shape[1:]),
             "receptive_field": None if rf is None else dict(rf),
+            "inputs": list(lt.inputs),
         }
         if want("output"):
             entry["output"] = tensor(lt.output, f"{lt.name}.output")
@@ -255,11 +256,13 @@ def encode_trace(
             if want("pool_mask"):
                 mask = pool_mask(lt.pool_indices[0], lt.input_shape[1:])
                 entry["pool_mask"] = encode_tensor(mask, encoding, f"{lt.name}.pool_mask")
-        if lt.params and want("params"):
-            entry["params"] = {
-                key: encode_tensor(value, encoding, f"{lt.name}.{key}")
-                for key, value in lt.params.items()
-            }
+        if (lt.params or lt.buffers) and want("params"):  # BatchNorm's buffers go with params
+            for field, arrays in (("params", lt.params), ("buffers", lt.buffers)):
+                if arrays:
+                    entry[field] = {
+                        key: encode_tensor(value, encoding, f"{lt.name}.{key}")
+                        for key, value in arrays.items()
+                    }
         if lt.grads and want("param_grads"):
             entry["param_grads"] = {
                 key: encode_tensor(value, encoding, f"{lt.name}.grad_{key}")

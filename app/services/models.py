@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.models import Model, list_models, load_model
 from app.models.registry import weights_path
 from app.nn.receptive import network_receptive_fields
+from app.nn.receptive_graph import graph_receptive_fields
 from app.services.errors import ApiError
 
 # Models registered at run time (the bench's and the tests' graphs): inspected and traced
@@ -41,5 +42,8 @@ def available_models() -> list[str]:
 
 
 def receptive_fields(model: Model) -> list[dict | None]:
-    """Per layer {"size", "jump", "start", "padding"} ([h, w] lists) on the model's input."""
-    return network_receptive_fields(model.network, model.input_shape[1:])
+    """Per layer {"size", "jump", "start", "padding"} ([h, w] lists) on the model's input;
+    a graph's fields follow each node's own inputs (None where no single field exists)."""
+    if model.network.is_chain:
+        return network_receptive_fields(model.network, model.input_shape[1:])
+    return graph_receptive_fields(model.network, model.input_shape[1:])

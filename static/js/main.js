@@ -12,7 +12,8 @@ import { autoTarget, renderTargetControls } from './views/target.js';
 // Parts of the trace the page asks for; the backward side also shows the pooling masks and
 // weight gradients. The weights (which the detail views' arithmetic needs) do not change from
 // one input to the next: they come once per model from the model card and are attached to
-// every trace as layer.params, so each inspect (one per pen stroke) stays small.
+// every trace as layer.params (and BatchNorm's running statistics as layer.buffers), so each
+// inspect (one per pen stroke) stays small.
 const INCLUDE = {
   forward: ['activations', 'gradients', 'pool_indices'],
   backward: ['activations', 'gradients', 'pool_indices', 'pool_mask', 'param_grads'],
@@ -194,6 +195,7 @@ export function mount(root) {
     trace.layers.forEach((layer, i) => {
       const info = layerInfo[i];
       if (!layer.params && info && info.name === layer.name && info.params) layer.params = info.params;
+      if (!layer.buffers && info && info.name === layer.name && info.buffers) layer.buffers = info.buffers;
     });
   }
 

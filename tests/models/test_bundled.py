@@ -109,6 +109,12 @@ def test_predict_rejects_bad_input_with_a_clear_value_error(images, message):
 # momentum 0.89 instead of 0.9 by 5.9e-3 and 7.2e-3, and for lenet5 a 1% larger step or no
 # weight decay by 7.6e-2 and 1.1e-1 on the held-out loss.
 FIRST_EPOCH_RTOL = {"train_loss": 2e-3, "heldout_loss": 5e-2}
+# resnet-mini (BatchNorm at peak rate 0.1) is more sensitive: under Haswell and Sandybridge its
+# first-epoch train loss moved by 1.7e-3 and 3.0e-3 from SkylakeX's, and its held-out loss
+# (inference mode with running statistics of a network still in warm-up) from 3.16 to 5.17 and
+# 10.3, so the held-out loss is no fingerprint here. Momentum 0.89 moves the train loss by
+# 1.1e-2 and a 1% larger step by 5.0e-3 (another seed by only 1.2e-4): a coarse check.
+FIRST_EPOCH_RTOL_BY_MODEL = {"resnet-mini": {"train_loss": 1e-2}}
 
 
 @pytest.mark.slow
@@ -123,5 +129,5 @@ def test_bundled_weights_are_what_the_current_core_trains(model_id):
     _, card, _ = train_model(model_id, config)
     first = load_model(model_id).card["history"][0]
     fresh = card["history"][0]
-    for key, rtol in FIRST_EPOCH_RTOL.items():
+    for key, rtol in FIRST_EPOCH_RTOL_BY_MODEL.get(model_id, FIRST_EPOCH_RTOL).items():
         assert fresh[key] == pytest.approx(first[key], rel=rtol), key

@@ -64,15 +64,16 @@ def test_every_preset_matches_the_classic_script(preset_id):
         assert row.size == (rf, rf), row.name
 
 
-def test_presets_cover_the_classic_networks_and_every_bundled_convolutional_model():
+def test_presets_cover_the_classic_networks_and_every_bundled_convolutional_chain():
     ids = set(presets())
     assert {"alexnet", "vgg16", "zf5", "lenet5"} <= ids
-    convolutional = {
+    chains = {
         model_id for model_id, arch in ARCHITECTURES.items()
-        if any(layer["kind"] in ("conv2d", "maxpool2d", "avgpool2d") for layer in arch.spec)
+        if not any("inputs" in entry for entry in arch.spec)
+        and any(layer["kind"] in ("conv2d", "maxpool2d", "avgpool2d") for layer in arch.spec)
     }
-    assert convolutional == ids & set(ARCHITECTURES)
-    assert "mlp" not in ids
+    assert chains == ids & set(ARCHITECTURES)
+    assert "mlp" not in ids and "resnet-mini" not in ids
 
 
 def test_alexnet_pool5_sees_195_pixels_at_a_stride_of_32():

@@ -22,6 +22,7 @@ from app.api.schemas.errors import (
 )
 from app.api.schemas.inspect import (
     INCLUDE_PATTERN,
+    INPUTS_DOC,
     IncludePart,
     Information,
     InspectJsonRequest,
@@ -87,8 +88,13 @@ class LayerInfo(BaseModel):
     output_shape: list[int]
     parameters: int
     receptive_field: ReceptiveField | None
+    inputs: list[str] = Field(description=INPUTS_DOC)
     params: LayerParams | None = Field(
         None, description="`weight` and `bias`, only with `?include=weights`."
+    )
+    buffers: dict[str, Tensor] | None = Field(
+        None, description="BatchNorm's `running_mean` and `running_var`, only with "
+        "`?include=weights`."
     )
 
 

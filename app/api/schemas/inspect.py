@@ -39,8 +39,8 @@ _INCLUDE_DOC = (
     "per max-pooling output, the flat index h*W + w of its winner in the input plane "
     "(PyTorch's return_indices convention); "
     "`pool_mask`: per max-pooling INPUT cell, how many windows it won (uint8); `params`: "
-    "`weight` and `bias`; `param_grads`: dL/d weight and dL/d bias. On an rnn or lstm layer, "
-    "`activations` and `gradients` also select the forward and backward tensors of its "
+    "`weight` and `bias`, and BatchNorm's `buffers`; `param_grads`: dL/d weight and dL/d bias. "
+    "On an rnn or lstm layer, `output` and `grad_output` also select the forward and backward tensors of its "
     "`recurrent` time axis."
 )
 
@@ -201,6 +201,16 @@ class LayerSummary(BaseModel):
     grad_output: TensorSummary | None
 
 
+INPUTS_DOC = (
+    "The nodes this layer reads, in argument order: \"input\" is the network's input. A chain's "
+    "layer reads the layer before it; an `add` or `concat` reads several (a skip connection)."
+)
+BUFFERS_DOC = (
+    "State that is not trained, with PyTorch's names: BatchNorm's `running_mean` and "
+    "`running_var` (include `params`)."
+)
+
+
 class LayerTraceOut(BaseModel):
     index: int
     name: str
@@ -209,6 +219,7 @@ class LayerTraceOut(BaseModel):
     input_shape: list[int] = Field(description="[C, H, W] or [features], batch axis dropped.")
     output_shape: list[int]
     receptive_field: ReceptiveField | None
+    inputs: list[str] = Field(description=INPUTS_DOC)
     output: Tensor | None = Field(None, description="The activation (include `activations`).")
     grad_output: Tensor | None = Field(
         None, description="The layer's delta dL/d output (include `gradients`)."
@@ -222,6 +233,7 @@ class LayerTraceOut(BaseModel):
         "how many windows it won (include `pool_mask`)."
     )
     params: LayerParams | None = Field(None, description="`weight`, `bias` (include `params`).")
+    buffers: dict[str, Tensor] | None = Field(None, description=BUFFERS_DOC)
     param_grads: LayerParams | None = Field(
         None, description="dL/d weight and dL/d bias, keyed `weight`, `bias`."
     )

@@ -3,7 +3,7 @@
 // backward: delta_out x f'(in) = delta_in, beside the trace's delta of the input.
 
 import {
-  at, el, layerInput, layerInputGrad, layerInputName, matches, need, note, num, panel,
+  at, deltaMatches, el, layerInput, layerInputGrad, layerInputName, matches, need, note, num, panel,
 } from './detail_parts.js';
 
 // f(x), and f'(x) given x and y = f(x) (ReLU'(0) = 0 as in the core).
@@ -122,6 +122,6 @@ export function showActivation(ctx) {
       num(deltaIn, { testid: 'detail-activation-delta-in', label: 'delta_out × f\'(in)' }),
       ' ; the trace says ', num(reported, { testid: 'detail-activation-delta-in-trace', label: 'trace delta of the input' }),
       // f′ of tanh / sigmoid is 1 − y² / y − y²: float32 rounds its terms, not its difference.
-      ' ', matches(deltaIn, reported, { magnitude: Math.abs(deltaOut) * (1 + fn.f(xIn) ** 2) })));
+      ' ', deltaMatches(trace, layerIndex, deltaIn, reported, { magnitude: Math.abs(deltaOut) * (1 + fn.f(xIn) ** 2) })));
   return el('div', { class: 'detail-views' }, backward, forward);
 }

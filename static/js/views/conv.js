@@ -6,9 +6,10 @@
 // term beside the trace's delta; and every kernel drawn with its weight gradient.
 
 import { tapsBounds, unitsTouching, windowTaps } from '../geometry.js';
+import { inputsOf } from '../graph.js';
 import { magnitudeOf } from '../numbers.js';
 import {
-  at, cellAt, el, heatmapCanvas, layerInput, layerInputGrad, layerInputName, matches, MissingPart, need,
+  at, cellAt, deltaMatches, el, heatmapCanvas, layerInput, layerInputGrad, layerInputName, matches, MissingPart, need,
   note, num, numberGrid, panel, signedScale, sum,
 } from './detail_parts.js';
 
@@ -56,6 +57,14 @@ function stepControls(ctx, tools, outH, outW) {
     scrub, label);
 }
 
+/** The input channels output channel o reads: {first, count} (all of them unless groups > 1;
+ * with groups = C_in, the depthwise case, the one channel o·C_in/C_out). */
+function groupOf(layer, o, cIn, cOut) {
+  const groups = Number(layer.config.groups ?? 1);
+  const count = cIn / groups;
+  return { first: Math.floor(o / (cOut / groups)) * count, count, groups };
+}
+
 /** Forward arithmetic of output unit (o, y, x). */
 function forwardPanel(ctx, tools) {
   const { trace, layerIndex, channel: o, y, x } = ctx;
@@ -73,9 +82,11 @@ function forwardPanel(ctx, tools) {
   const channelSums = [];
   let magnitude = 0; // Σ|products| + |bias|: the scale float32 rounding is relative to
   const rowsOut = [];
-  for (let c = 0; c < cIn; c++) {
+  // With groups, output channel o sees only its group's input channels (depthwise: one).
+  const { first, count } = groupOf(layer, o, cIn, weight.shape[0]);
+  for (let c = first; c < first + count; c++) {
     const values = taps.map((t) => (t.padding ? 0 : at(input, c, t.iy, t.ix)));
-    const weights = taps.map((t) => at(weight, o, c, t.ky, t.kx));
+    const weights = taps.map((t) => at(weight, o, c - first, t.ky, t.kx));
     const products = values.map((v, i) => v * weights[i]);
     const channelSum = sum(products);
     magnitude += magnitudeOf(products);
@@ -89,8 +100,8 @@ function forwardPanel(ctx, tools) {
         : { value: values[tapAt(r, k)], title: `input[${c}, ${t.iy}, ${t.ix}]` };
     }, { scale: inputScale, caption: `window on channel ${c}`, cls: 'conv-window' });
     const kernelGrid = numberGrid(rows, cols, (r, k) => ({
-      value: weights[tapAt(r, k)], title: `weight[${o}, ${c}, ${r}, ${k}]`,
-    }), { scale: weightScale, caption: `weight[${o}, ${c}]`, cls: 'conv-kernel' });
+      value: weights[tapAt(r, k)], title: `weight[${o}, ${c - first}, ${r}, ${k}]`,
+    }), { scale: weightScale, caption: `weight[${o}, ${c - first}]`, cls: 'conv-kernel' });
     const productScale = signedScale(products);
     const productGrid = numberGrid(rows, cols, (r, k) => ({
       value: products[tapAt(r, k)], cls: `product ${padCls(r, k)}`.trim(),
@@ -136,7 +147,10 @@ function defaultPixel(layer, ctx, inH, inW) {
   const inside = taps.filter((t) => !t.padding);
   const centre = taps[Math.floor(taps.length / 2)];
   const pick = centre.padding ? inside[0] || centre : centre;
-  return [0, Math.min(inH - 1, Math.max(0, pick.iy)), Math.min(inW - 1, Math.max(0, pick.ix))];
+  // The first input channel the selected output channel reads (channel 0 unless grouped).
+  const weight = layer.params && layer.params.weight;
+  const channel = weight ? groupOf(layer, ctx.channel, layer.input_shape[0], weight.shape[0]).first : 0;
+  return [channel, Math.min(inH - 1, Math.max(0, pick.iy)), Math.min(inW - 1, Math.max(0, pick.ix))];
 }
 
 /** Backward: the delta of input pixel (c, iy, ix) by the chain rule: Σ over the outputs it fed of δ × weight. */
@@ -153,25 +167,30 @@ function backwardPanel(ctx, pixel) {
 
   const groups = [];
   const allTerms = [];
-  for (let oc = 0; oc < cOut; oc++) {
+  // With groups, input channel c feeds only its group's output channels.
+  const perGroup = cIn / Number(layer.config.groups ?? 1);
+  const outPerGroup = cOut / Number(layer.config.groups ?? 1);
+  const group = Math.floor(c / perGroup);
+  for (let oc = group * outPerGroup; oc < (group + 1) * outPerGroup; oc++) {
     const terms = touching.map((u) => {
       const delta = at(gradOut, oc, u.oy, u.ox);
-      const w = at(weight, oc, c, u.ky, u.kx);
+      const w = at(weight, oc, c - group * perGroup, u.ky, u.kx);
       return { ...u, delta, w, product: delta * w };
     });
     allTerms.push(...terms);
     const subtotal = sum(terms.map((t) => t.product));
     const list = el('ol', { class: 'term-list' }, ...terms.map((t) => el('li', {},
       'δ', el('sub', { text: `${oc},${t.oy},${t.ox}` }), ' ', num(t.delta), ' × w',
-      el('sub', { text: `${oc},${c},${t.ky},${t.kx}` }), ' ', num(t.w), ' = ',
-      num(t.product, { cls: 'term', label: `delta[${oc}, ${t.oy}, ${t.ox}] × weight[${oc}, ${c}, ${t.ky}, ${t.kx}]` }))));
+      el('sub', { text: `${oc},${c - group * perGroup},${t.ky},${t.kx}` }), ' ', num(t.w), ' = ',
+      num(t.product, { cls: 'term', label: `delta[${oc}, ${t.oy}, ${t.ox}] × weight[${oc}, ${c - group * perGroup}, ${t.ky}, ${t.kx}]` }))));
     groups.push(el('details', { class: 'term-group' },
       el('summary', {}, `output channel ${oc}: ${terms.length} term${terms.length === 1 ? '' : 's'}, Σ = `, num(subtotal, { cls: 'subtotal' })),
       list));
   }
   const total = sum(allTerms.map((t) => t.product));
   const reported = at(inputGrad, c, iy, ix);
-  const where = layerIndex === 0 ? 'input_grad' : `${trace.layers[layerIndex - 1].name}'s grad_output`;
+  const source = inputsOf(trace.layers, layerIndex)[0];
+  const where = source === 'input' ? 'input_grad' : `${source}'s grad_output`;
 
   const container = el('div', { class: 'conv-backward-body' });
   const render = (next, refocus) => {
@@ -217,14 +236,16 @@ function backwardPanel(ctx, pixel) {
       el('figure', {}, gradMap, el('figcaption', { text: `δ of ${layerInputName(trace, layerIndex)}, channel ${c}` })),
       el('figure', {}, deltaMap, el('figcaption', { text: `δ of ${layer.name}, channel ${ctx.channel}: outputs touched` }))),
     note(`Pixel (${iy}, ${ix}) of channel ${c} fed ${touching.length} output position(s) in each of `,
-      `${cOut} output channels; each term is that output's delta times the weight that joined them.`),
+      `${outPerGroup} output channel${outPerGroup === 1 ? '' : 's'}`,
+      outPerGroup === cOut ? '' : ` (its group's: with groups, channel ${c} feeds only those)`,
+      '; each term is that output\'s delta times the weight that joined them.'),
     el('div', { class: 'term-groups', testid: 'detail-conv-backward-terms' }, ...groups),
     el('div', { class: 'conv-total' },
       'δ', el('sub', { text: `${c},${iy},${ix}` }), ' = Σ terms = ',
       num(total, { testid: 'detail-conv-backward-sum', cls: 'total', label: 'sum of delta × weight' }),
       ` ; the trace's ${where} = `,
       num(reported, { testid: 'detail-conv-backward-expected', cls: 'total', label: where }),
-      ' ', matches(total, reported, { magnitude: magnitudeOf(allTerms.map((t) => t.product)) })));
+      ' ', deltaMatches(trace, layerIndex, total, reported, { magnitude: magnitudeOf(allTerms.map((t) => t.product)) })));
   container.dataset.pixel = `${c},${iy},${ix}`;
   return container;
 }

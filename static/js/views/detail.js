@@ -8,8 +8,14 @@
 // and y = x = 0. layerIndex === trace.layers.length selects the softmax panel on its own.
 
 import { showActivation } from './activation.js';
+import { showAdd } from './add.js';
+import { showBatchNorm } from './batchnorm.js';
+import { showConcat } from './concat.js';
 import { showConv } from './conv.js';
 import { el, MissingPart, note } from './detail_parts.js';
+import { showFanout } from './fanout.js';
+import { showGlobalAvgPool } from './gap.js';
+import { showPad } from './pad.js';
 import { showFlatten, showLinear } from './linear.js';
 import { showPool } from './pool.js';
 import { showReceptiveField } from './receptive.js';
@@ -24,6 +30,11 @@ const VIEWS = {
   tanh: showActivation,
   linear: showLinear,
   flatten: showFlatten,
+  batchnorm2d: showBatchNorm,
+  add: showAdd,
+  adaptiveavgpool2d: showGlobalAvgPool,
+  concat: showConcat,
+  zeropad2d: showPad,
 };
 
 // Per container: how many times it was drawn and the context it shows, so that a view's own
@@ -132,6 +143,11 @@ export function showDetail(container, ctx) {
       const view = VIEWS[layer.kind];
       root.append(view ? view(ctx, tools)
         : note(`No detail view for ${layer.kind} layers yet; the overview shows its maps.`));
+      // A node read by several layers (a block's input): its delta is the sum of their shares.
+      if (ctx.mode === 'backward' && layer.kind !== 'add') {
+        const fanout = showFanout(trace, layer.name, [ctx.channel, ctx.y ?? 0, ctx.x ?? 0]);
+        if (fanout) root.append(fanout);
+      }
       if (ctx.layerIndex === trace.layers.length - 1) root.append(showSoftmax(ctx));
       const field = showReceptiveField(ctx);
       if (field) root.append(field);

@@ -2,6 +2,7 @@
 // digits (exact value on hover and in data-value, which the browser tests read), number grids,
 // tensor access and scaled heatmaps with boxes drawn over them.
 
+import { inputsOf, INPUT, nodeTensor, readersOf } from '../graph.js';
 import { agreement, agreementText, fmt } from '../numbers.js';
 import { colourOf, drawHeatmap, rangeOf } from '../render/colormap.js';
 
@@ -78,19 +79,47 @@ export function numbers(value) {
   return Array.from(value, Number);
 }
 
-/** The tensor a layer reads: the previous layer's output, or the network input for layer 0. */
+/** The tensor a layer reads (its first input): the output of the node it names in `inputs`
+ * (in a chain, the previous layer), or the network input. */
 export function layerInput(trace, index) {
-  return index === 0 ? trace.input : trace.layers[index - 1].output;
+  return nodeTensor(trace, inputsOf(trace.layers, index)[0], 'output');
 }
 
-/** The delta of a layer's input: the previous layer's grad_output, or input_grad for layer 0. */
+/** The delta of a layer's (first) input: that node's grad_output, or input_grad. Where the
+ * node has several readers it is the SUM of their shares (see sharedInput). */
 export function layerInputGrad(trace, index) {
-  return index === 0 ? trace.input_grad : trace.layers[index - 1].grad_output;
+  return nodeTensor(trace, inputsOf(trace.layers, index)[0], 'grad_output');
 }
 
 /** The name of what a layer reads, for captions. */
 export function layerInputName(trace, index) {
-  return index === 0 ? 'the input' : `${trace.layers[index - 1].name}'s output`;
+  const name = inputsOf(trace.layers, index)[0];
+  return name === INPUT ? 'the input' : `${name}'s output`;
+}
+
+/** When the node a layer reads also feeds other layers: {name, others: [their names]};
+ * else null. Its delta is then the sum of every reader's share, not this layer's alone. */
+export function sharedInput(trace, index) {
+  const name = inputsOf(trace.layers, index)[0];
+  const others = readersOf(trace.layers, name).filter((i) => i !== index)
+    .map((i) => trace.layers[i].name);
+  return others.length ? { name, others } : null;
+}
+
+/**
+ * The badge for "this layer's share of its input's delta ; the trace's delta of the input":
+ * `matches` when the layer is the input's only reader; where the input fans out, the trace
+ * holds the sum of every reader's share, so the badge says so instead of comparing (the
+ * fan-out panel of that node checks the sum).
+ */
+export function deltaMatches(trace, index, computed, reported, opts = {}) {
+  const shared = sharedInput(trace, index);
+  if (!shared) return matches(computed, reported, opts);
+  return el('span', {
+    class: 'match shared', testid: 'detail-delta-shared',
+    text: `this layer's share only: ${shared.name}'s delta also sums ${shared.others.join(', ')}'s `
+      + `(select ${shared.name} to see the sum)`,
+  });
 }
 
 /** Sum of a list of numbers in float64, pairwise-free but ordered as shown. */

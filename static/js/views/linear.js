@@ -6,7 +6,7 @@
 import { flatIndex, unflattenIndex } from '../geometry.js';
 import { magnitudeOf } from '../numbers.js';
 import {
-  at, el, layerInput, layerInputGrad, layerInputName, matches, need, note, num, panel, sum,
+  at, deltaMatches, el, layerInput, layerInputGrad, layerInputName, matches, need, note, num, panel, sum,
 } from './detail_parts.js';
 
 const TOP = 12;
@@ -109,7 +109,8 @@ export function showFlatten(ctx) {
       `${what} at (${c}, ${h}, ${w}) of ${layerInputName(trace, layerIndex)} = `,
       num(at(source, c, h, w), { testid: 'detail-flatten-in' }),
       ` ; ${what} at flat index ${i} = `, num(at(target, i), { testid: 'detail-flatten-out' }),
-      ' ', matches(at(source, c, h, w), at(target, i))),
+      ' ', backward ? deltaMatches(trace, layerIndex, at(target, i), at(source, c, h, w))
+        : matches(at(source, c, h, w), at(target, i))),
     note('Flatten only re-indexes: rows of each channel are laid end to end, channel after channel; ',
       'backward, each delta goes back to the same place.'));
 }

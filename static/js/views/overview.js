@@ -8,6 +8,8 @@
 
 import { drawHeatmap, drawLegend, fmt, rangeOf, unionRange } from '../render/colormap.js';
 import { clipBox, receptiveBox, unitsInField } from '../geometry.js';
+import { ancestorsOf } from '../graph.js';
+import { drawSkipConnectors } from './skips.js';
 
 // A dense strip is tall and narrow (columns of at most DENSE_MAX_ROWS cells) beside the other
 // layers; when the layers are stacked (phones) it is a block about twice as wide as tall that
@@ -236,6 +238,7 @@ export function renderOverview(container, ctx) {
   });
 
   container.replaceChildren(...columns);
+  drawSkipConnectors(trace, columns);
 
   function clear(className) {
     for (const node of container.querySelectorAll(`.${className}`)) node.remove();
@@ -268,8 +271,10 @@ export function renderOverview(container, ctx) {
     const box = receptiveBox(field, unit.y, unit.x);
     const inputBox = clipBox(box, inH, inW);
     if (inputBox) placeBox(inputWrapper, inputBox, inH, inW, 'rf-box');
-    if (trace.layers[unit.layerIndex].output_shape.length !== 3) return;
-    for (let k = 0; k < unit.layerIndex; k += 1) {
+    // A dense unit, or a global pool's (jump 0), sees everything: no box on the maps between.
+    if (trace.layers[unit.layerIndex].output_shape.length !== 3 || [].concat(field.jump)[0] === 0) return;
+    const ancestors = ancestorsOf(trace.layers, unit.layerIndex); // in a graph, the unit's path
+    for (const k of ancestors) {
       const layer = trace.layers[k];
       const own = layer.receptive_field;
       if (!own || layer.output_shape.length !== 3) continue;

@@ -9,7 +9,7 @@ import {
 } from '../geometry.js';
 import { fmt, magnitudeOf } from '../numbers.js';
 import {
-  at, el, heatmapCanvas, layerInput, layerInputGrad, layerInputName, matches, need, note, num,
+  at, deltaMatches, el, heatmapCanvas, layerInput, layerInputGrad, layerInputName, matches, need, note, num,
   numberGrid, panel, signedScale, sum,
 } from './detail_parts.js';
 
@@ -230,5 +230,5 @@ function backwardPanel(ctx, { taps, rows, cols, winner, divisor, inH, inW }) {
       `at (${cy}, ${cx}): Σ of what the ${contributions.length} window(s) containing it routed = `,
       num(total, { testid: 'detail-pool-routed-sum', label: 'sum of routed deltas' }),
       ' ; the trace says ', num(reported, { testid: 'detail-pool-input-grad', label: 'trace delta' }),
-      ' ', matches(total, reported, { magnitude: magnitudeOf(contributions) })));
+      ' ', deltaMatches(trace, layerIndex, total, reported, { magnitude: magnitudeOf(contributions) })));
 }

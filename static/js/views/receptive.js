@@ -3,16 +3,19 @@
 // Backward mode draws the deltas instead of the activations.
 
 import { clipBox, receptiveBox, unitsInField } from '../geometry.js';
+import { ancestorsOf } from '../graph.js';
 import { el, heatmapCanvas, note, panel } from './detail_parts.js';
 
 const BOX = '#e66100';
+const SAME_GEOMETRY = ['relu', 'sigmoid', 'tanh', 'batchnorm2d', 'add'];
 
 /** The channel to draw at layer l on the way down from the selected layer: the same channel
  * until a convolution mixes channels, then channel 0 (every channel feeds it). */
-function channelsDown(trace, layerIndex, channel) {
+function channelsDown(trace, layerIndex, channel, onPath) {
   const channels = [];
   let c = channel;
   for (let l = layerIndex; l >= 0; l--) {
+    if (!onPath(l)) continue;
     channels[l] = c;
     if (trace.layers[l].kind === 'conv2d' || trace.layers[l].kind === 'convtranspose2d') c = 0;
   }
@@ -26,11 +29,16 @@ export function showReceptiveField(ctx) {
   const inputT = ctx.mode === 'backward' && trace.input_grad ? trace.input_grad : trace.input;
   if (!field || !inputT) return null;
   const [, inH, inW] = inputT.shape;
-  const spatial = layer.output && layer.output.shape.length === 3;
+  // A global pool's units (jump 0) see the whole input, like a dense layer's.
+  const global = [].concat(field.jump)[0] === 0;
+  const spatial = layer.output && layer.output.shape.length === 3 && !global;
   const box = spatial ? receptiveBox(field, ctx.y, ctx.x, inH, inW)
     : { y0: 0, x0: 0, y1: inH - 1, x1: inW - 1 };
   const clipped = spatial ? box.clipped : clipBox(box, inH, inW);
-  const { channels, inputChannel } = spatial ? channelsDown(trace, layerIndex, ctx.channel)
+  // In a graph only the unit's ancestors see the input through it (a chain: every layer before).
+  const ancestors = ancestorsOf(trace.layers, layerIndex);
+  const onPath = (l) => l === layerIndex || ancestors.has(l);
+  const { channels, inputChannel } = spatial ? channelsDown(trace, layerIndex, ctx.channel, onPath)
     : { channels: [], inputChannel: 0 };
   const cellFor = (h, w) => Math.max(2, Math.floor(112 / Math.max(h, w)));
   const figures = [];
@@ -48,9 +56,10 @@ export function showReceptiveField(ctx) {
     for (let l = 0; l <= layerIndex; l++) {
       const lt = trace.layers[l];
       const tensor = ctx.mode === 'backward' ? lt.grad_output : lt.output;
-      if (!tensor || tensor.shape.length !== 3 || !lt.receptive_field) continue;
-      // Activations repeat the previous layer's geometry: draw only layers that change it.
-      if (['relu', 'sigmoid', 'tanh'].includes(lt.kind) && l !== layerIndex) continue;
+      if (!onPath(l) || !tensor || tensor.shape.length !== 3 || !lt.receptive_field) continue;
+      // Activations (and BatchNorm, Add) repeat their input's geometry: draw only layers that
+      // change it.
+      if (SAME_GEOMETRY.includes(lt.kind) && l !== layerIndex) continue;
       const [, h, w] = tensor.shape;
       const units = unitsInField(box, lt.receptive_field, h, w);
       const canvas = heatmapCanvas(tensor, channels[l], {
@@ -68,7 +77,7 @@ export function showReceptiveField(ctx) {
     ? `Field ${sh}×${sw} input pixels, jump ${jh}×${jw}: rows ${box.y0}…${box.y1}, columns ${box.x0}…${box.x1}` +
       (clipped && (clipped.y0 !== box.y0 || clipped.x0 !== box.x0 || clipped.y1 !== box.y1 || clipped.x1 !== box.x1)
         ? ' (clipped to the image where it reaches into the padding).' : '.')
-    : 'A dense unit sees the whole input.';
+    : `${global && layer.output.shape.length === 3 ? 'This unit pools every position, so it' : 'A dense unit'} sees the whole input.`;
   return panel('Receptive field', { testid: 'detail-rf' },
     note(text),
     el('div', { class: 'rf-strip' }, ...figures));
