@@ -40,8 +40,8 @@ _INCLUDE_DOC = (
     "(PyTorch's return_indices convention); "
     "`pool_mask`: per max-pooling INPUT cell, how many windows it won (uint8); `params`: "
     "`weight` and `bias`, and BatchNorm's `buffers`; `param_grads`: dL/d weight and dL/d bias. "
-    "On an rnn or lstm layer, `output` and `grad_output` also select the forward and backward tensors of its "
-    "`recurrent` time axis."
+    "On an rnn or lstm layer, `output` and `grad_output` also select the forward and "
+    "backward tensors of its `recurrent` time axis."
 )
 
 Pixel = Annotated[float, Field(ge=0, le=255, strict=True, allow_inf_nan=False)]
