@@ -5,11 +5,11 @@ inputs and BatchNorm's buffers; the LeNets' layers read the layer before them.""
 from __future__ import annotations
 
 import numpy as np
-from app.api.encoding import decode_tensor
 
 from app.api.samples import sample_digit
 from app.api.schemas import InspectResponse, ModelDetail
 from app.models import load_model
+from app.services.encoding import decode_tensor
 from tests.floats import assert_equal_up_to_rounding
 
 URL = "/api/v1/models/resnet-mini/inspect"

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from app.api.encoding import decode_tensor
 
+from app.services.encoding import decode_tensor
 from tests.browser.conftest import _open_page, axe_violations, save_screenshot
 
 MODEL = "resnet-mini"

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from app.api.encoding import INCLUDE_PARTS, encode_trace
 
 from app.nn import INPUT, Concat, Conv2d, Flatten, Graph, Linear, ReLU, ZeroPad2d
 from app.nn.receptive_graph import graph_receptive_fields
+from app.services.encoding import INCLUDE_PARTS, encode_trace
 from tests.browser.conftest import save_screenshot
 
 REL = 1e-4
