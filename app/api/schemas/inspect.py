@@ -153,7 +153,8 @@ class InspectMultipartRequest(BaseModel):
         json_schema_extra={"example": list(DEFAULT_INCLUDE)},
     )
     include_layers: list[str] | SkipJsonSchema[None] = Field(
-        None, description=_INCLUDE_LAYERS_DOC + " A comma list; may repeat."
+        None, description=_INCLUDE_LAYERS_DOC + " A comma list; may repeat.",
+        json_schema_extra={"example": ["conv1"]},
     )
 
 
