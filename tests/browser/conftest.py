@@ -196,3 +196,35 @@ def save_screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+WIDTHS = [1280, 1024, 853, 390]
+
+
+@pytest.fixture(name="sized_page", params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])
+def sized_page_fixture(request, browser, probe):
+    """A page at each width; after the test: no console errors, no request off the machine."""
+    width = request.param
+    extra = {"has_touch": True, "is_mobile": True} if width < 600 else {}
+    context, pg = _open_page(browser, probe, width, 844 if width < 600 else 900, **extra)
+    pg.lesson_width = width
+    yield pg
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context.close()
+    assert probe.external_requests == [], probe.external_requests
+    assert probe.console_errors == [], probe.console_errors
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+
+
+def wait_for_text(page, selector: str, text: str, timeout: float = 30_000) -> None:
+    """Wait until `selector`'s text contains `text`. (A function, not a string predicate: the
+    pages' CSP forbids the eval Playwright uses for strings.)"""
+    page.wait_for_function(
+        "([s, t]) => document.querySelector(s).textContent.includes(t)", arg=[selector, text],
+        timeout=timeout,
+    )

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import save_screenshot
-from tests.browser.test_lessons_perceptron import (  # noqa: F401 (a fixture)
-    no_sideways_scroll,
-    sized_page_fixture,
-)
+from tests.browser.conftest import no_sideways_scroll, save_screenshot
+from tests.browser.conftest import wait_for_text as wait_for
 
 pytestmark = pytest.mark.browser
 
-
-def wait_for(page, selector, text):
-    page.wait_for_function(
-        "([s, t]) => document.querySelector(s).textContent.includes(t)", arg=[selector, text],
-        timeout=30_000,
-    )
 
 
 def test_matrix_form_counts_and_the_shift_table(sized_page, live_server):

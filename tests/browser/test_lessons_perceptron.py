@@ -4,32 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, _open_page, save_screenshot
+from tests.browser.conftest import no_sideways_scroll, save_screenshot
 
 pytestmark = pytest.mark.browser
-
-WIDTHS = [1280, 1024, 853, 390]
-
-
-@pytest.fixture(name="sized_page", params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])
-def sized_page_fixture(request, browser, probe):
-    """A page at each width; after the test: no console errors, no request off the machine."""
-    width = request.param
-    extra = {"has_touch": True, "is_mobile": True} if width < 600 else {}
-    context, pg = _open_page(browser, probe, width, 844 if width < 600 else 900, **extra)
-    pg.lesson_width = width
-    yield pg
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    context.close()
-    assert probe.external_requests == [], probe.external_requests
-    assert probe.console_errors == [], probe.console_errors
-
-
-def no_sideways_scroll(page):
-    return page.evaluate(
-        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-    )
-
 
 def wait_for_readout(page, prefix):
     page.wait_for_function(

@@ -6,11 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_violations, save_screenshot
-from tests.browser.test_lessons_perceptron import (  # noqa: F401 (a fixture)
-    no_sideways_scroll,
-    sized_page_fixture,
-)
+from tests.browser.conftest import axe_violations, no_sideways_scroll, save_screenshot
 
 pytestmark = pytest.mark.browser
 
