@@ -49,7 +49,10 @@ def available_models() -> list[str]:
 
 def receptive_fields(model: Model) -> list[dict | None]:
     """Per layer {"size", "jump", "start", "padding"} ([h, w] lists) on the model's input;
-    a graph's fields follow each node's own inputs (None where no single field exists)."""
+    a graph's fields follow each node's own inputs (None where no single field exists).
+    A model whose input is not an image (C, H, W) has none."""
+    if len(model.input_shape) != 3:
+        return [None] * len(model.network)
     if model.network.is_chain:
         return network_receptive_fields(model.network, model.input_shape[1:])
     return graph_receptive_fields(model.network, model.input_shape[1:])
