@@ -137,10 +137,10 @@ class ModelStore:
         target = self._dir(model_id)
         if (target / CARD).is_file():
             return self._existing(model_id)
-        self.root.mkdir(parents=True, exist_ok=True)
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
-        tmp.mkdir()
         try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp.mkdir()
             for name, data in {**files, CARD: json.dumps(card, indent=1).encode()}.items():
                 with open(tmp / name, "wb") as fh:
                     fh.write(data)
@@ -155,6 +155,11 @@ class ModelStore:
                 if (target / CARD).is_file():  # someone stored the same content first
                     return self._existing(model_id)
                 raise
+        except OSError as exc:  # an unwritable directory, a full disk
+            raise ApiError(503, "model_store_unavailable",
+                           f"the model store cannot be written ({exc.strerror or exc}); "
+                           "CONVSCOPE_MODEL_DIR must name a writable directory with room")\
+                from None
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         self._evict(keep=model_id)

@@ -71,6 +71,7 @@ def readme_blocks() -> list[Block]:
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVSCOPE_")}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
+    env["CONVSCOPE_MODEL_DIR"] = os.environ["CONVSCOPE_MODEL_DIR"]  # tests' temporary store
     return env
 
 

@@ -223,3 +223,12 @@ def test_get_model_finds_stored_models_and_still_404s_unknown_ids(store):
         assert get_model("lenet5") is load_model("lenet5")
     finally:
         set_model_store(None)
+
+
+def test_an_unwritable_store_is_a_503_not_a_crash(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    store = ModelStore(blocker / "models")
+    with pytest.raises(ApiError) as err:
+        store.put_onnx(lenet_bytes())
+    assert err.value.status == 503 and err.value.code == "model_store_unavailable"
