@@ -196,7 +196,10 @@ class ModelStore:
                                                 "op_counts", "onnx_nodes")},
         }
         card["onnx"]["input_name"] = onnx_card["input"]["name"]
-        return self._commit(model_id, {ONNX: bytes(data)}, card)
+        stored = self._commit(model_id, {ONNX: bytes(data)}, card)
+        if stored is card:  # this call stored it: keep the imported network loaded
+            self._remember(model_id, self._model(model_id, card, network))
+        return stored
 
     def _import(self, data: bytes) -> tuple[Graph, dict]:
         try:
@@ -277,6 +280,10 @@ class ModelStore:
             with np.load(folder / PARAMS) as arrays:
                 load_params(network, dict(arrays))
             network.eval()
+        return self._model(model_id, card, network)
+
+    @staticmethod
+    def _model(model_id: str, card: dict, network: Graph) -> Model:
         input_shape = tuple(card["input"]["shape"][1:])
         arch = Architecture(model_id, card["name"], card.get("description", ""),
                             to_spec(network), input_shape, tuple(card["classes"]))

@@ -232,3 +232,11 @@ def test_an_unwritable_store_is_a_503_not_a_crash(tmp_path):
     with pytest.raises(ApiError) as err:
         store.put_onnx(lenet_bytes())
     assert err.value.status == 503 and err.value.code == "model_store_unavailable"
+
+
+def test_card_macs_of_lenet5_match_the_hand_count(store):
+    lenet5 = load_model("lenet5")
+    card = store.put_network(lenet5.network, name="lenet5 copy", classes=lenet5.classes,
+                             input_shape=lenet5.input_shape)
+    # conv1 28*28*6*(1*5*5), conv2 10*10*16*(6*5*5), fc 400*120 + 120*84 + 84*10
+    assert card["macs"] == 117_600 + 240_000 + 48_000 + 10_080 + 840
