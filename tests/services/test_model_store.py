@@ -8,6 +8,8 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.models import load_model
 from app.nn import Conv2d, Flatten, Linear, ReLU, Sequential
@@ -265,3 +267,14 @@ def test_loaded_models_in_memory_are_bounded_by_their_parameter_bytes(tmp_path):
         store.get(model_id)
     assert list(store._cache) == [ids[-1]]
     assert store._cached_bytes == 4 * 61_706
+
+
+@settings(max_examples=200, deadline=None)
+@given(model_id=st.one_of(st.text(max_size=40), st.from_regex(r"[0-9a-fA-F./\\]{14,18}")))
+def test_any_string_that_is_not_a_stored_id_reads_nothing(tmp_path_factory, model_id):
+    root = tmp_path_factory.mktemp("ids")
+    (root.parent / "card.json").write_text("{}")  # a card just outside the store
+    store = ModelStore(root / "models")
+    assert store.get(model_id) is None and store.card(model_id) is None
+    assert store.delete(model_id) is False
+    assert (root.parent / "card.json").exists()
