@@ -170,3 +170,21 @@ def test_a_layer_of_an_uploaded_models_trace_is_fetched_and_recomputed(client, s
                            json={"input": body["trace_input"]})
     assert recomputed.status_code == 200, recomputed.text
     assert_json_equal_up_to_rounding(recomputed.json()["output"], held.json()["output"])
+
+
+def test_external_data_and_too_many_parameters_are_422_with_the_importers_codes(tmp_path):
+    from tests.importers.test_onnx_refusals import external_model
+
+    settings = Settings(model_dir=tmp_path, max_model_parameters=1000)
+    set_model_store(ModelStore.from_settings(settings))
+    try:
+        with TestClient(create_app(settings)) as small:
+            external = upload(small, external_model().SerializeToString())
+            assert external.status_code == 422
+            assert external.json()["error"]["code"] == "external_data"
+            big = upload(small, lenet_bytes())
+            assert big.status_code == 422
+            error = big.json()["error"]
+            assert error["code"] == "model_too_large" and error["limit"] == 1000
+    finally:
+        set_model_store(None)
