@@ -108,6 +108,7 @@ class ModelStore:
         self._cache: OrderedDict[str, tuple[Model, int]] = OrderedDict()
         self._cached_bytes = 0
         self._touched: dict[str, float] = {}
+        self._loading: dict[str, threading.Lock] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelStore:
@@ -246,10 +247,7 @@ class ModelStore:
         cards = [c for c in map(self.card, self._ids()) if c is not None]
         return sorted(cards, key=lambda c: (c.get("created", ""), c["id"]))
 
-    def get(self, model_id: str) -> Model | None:
-        """The stored model, loaded (cached in memory), or None."""
-        if not is_model_id(model_id):
-            return None
+    def _cached(self, model_id: str) -> Model | None:
         with self._lock:
             hit = self._cache.get(model_id)
             if hit is not None:
@@ -257,16 +255,34 @@ class ModelStore:
         if hit is not None and (self._dir(model_id) / CARD).is_file():
             self._touch(model_id)
             return hit[0]
-        card = self.card(model_id)
-        if card is None:
-            self._forget(model_id)
+        return None
+
+    def get(self, model_id: str) -> Model | None:
+        """The stored model, loaded (cached in memory), or None. Concurrent first requests
+        for one model load it once."""
+        if not is_model_id(model_id):
             return None
-        try:
-            model = self._load(model_id, card)
-        except FileNotFoundError:  # deleted meanwhile
-            return None
-        self._touch(model_id)
-        self._remember(model_id, model)
+        model = self._cached(model_id)
+        if model is not None:
+            return model
+        with self._lock:
+            loading = self._loading.setdefault(model_id, threading.Lock())
+        with loading:
+            model = self._cached(model_id)  # loaded by the thread we waited for
+            if model is not None:
+                return model
+            card = self.card(model_id)
+            if card is None:
+                self._forget(model_id)
+                return None
+            try:
+                model = self._load(model_id, card)
+            except FileNotFoundError:  # deleted meanwhile
+                return None
+            self._touch(model_id)
+            self._remember(model_id, model)
+        with self._lock:
+            self._loading.pop(model_id, None)
         return model
 
     def _load(self, model_id: str, card: dict) -> Model:

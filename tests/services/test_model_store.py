@@ -278,3 +278,24 @@ def test_any_string_that_is_not_a_stored_id_reads_nothing(tmp_path_factory, mode
     assert store.get(model_id) is None and store.card(model_id) is None
     assert store.delete(model_id) is False
     assert (root.parent / "card.json").exists()
+
+
+def test_concurrent_first_gets_load_the_model_once(tmp_path, monkeypatch):
+    card = ModelStore(tmp_path).put_onnx(lenet_bytes())
+    store = ModelStore(tmp_path)  # a fresh process: nothing loaded
+    loads = []
+    real = store._load
+
+    def counting(model_id, card):
+        loads.append(model_id)
+        return real(model_id, card)
+
+    monkeypatch.setattr(store, "_load", counting)
+    models = []
+    threads = [threading.Thread(target=lambda: models.append(store.get(card["id"])))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert loads == [card["id"]] and len({id(m) for m in models}) == 1
