@@ -18,7 +18,7 @@ export function mount(root) {
   const $ = (id) => root.querySelector(`#${id}`);
   const state = {
     body: { sample: 0 }, data: null, request: 0, example: null, step: 0, seed: 0,
-    drawing: false, drawn: false,
+    drawing: false, drawn: false, picked: false,
   };
   const pad = $('ae-draw');
   const paper = pad.getContext('2d');
@@ -123,6 +123,21 @@ export function mount(root) {
       `${s.layer}: (input, tap) pairs per output pixel`));
   }
 
+  /** Once, on the first answer: move the scatter's input to the largest value of its map, so
+   * the copy is not all zeros. */
+  function pickLitValue() {
+    state.picked = true;
+    const { layer } = modelLimits();
+    const index = state.data.layers.findIndex((l) => l.name === layer);
+    let best = { v: 0, c: 0, i: 0, j: 0 };
+    state.data.layers[index - 1].output.forEach((plane, c) => plane.forEach((row, i) =>
+      row.forEach((v, j) => { if (v > best.v) best = { v, c, i, j }; })));
+    $('mc-channel').value = String(best.c);
+    $('mc-row').value = String(best.i);
+    $('mc-col').value = String(best.j);
+    inspect();
+  }
+
   // ---------------------------------------------------------------- requests
 
   async function inspect() {
@@ -145,6 +160,7 @@ export function mount(root) {
       drawTrio(d);
       drawMaps();
       drawModelScatter();
+      if (d.scatter.value === 0 && !state.picked) pickLitValue();
     } catch (error) {
       if (request === state.request) showError($('ae-error'), error);
     }
