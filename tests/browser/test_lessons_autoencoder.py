@@ -61,3 +61,51 @@ def test_backward_maps_and_a_drawing(page, live_server):
     page.click("#ae-send")
     wait_for(page, "#ae-loss", "your drawing: loss")
     save_screenshot(page, "lessons_autoencoder_drawing_1280")
+
+
+RENDER_DETAIL = """async ([layerIndex, channel, y, x, mode]) => {
+  const response = await fetch('/api/v1/lessons/autoencoder/inspect', {method: 'POST',
+    headers: {'Content-Type': 'application/json'}, body: JSON.stringify({sample: 4})});
+  const body = await response.json();
+  const tensor = (nested) => {
+    const shape = [];
+    for (let v = nested; Array.isArray(v); v = v[0]) shape.push(v.length);
+    return {shape, data: Float64Array.from(nested.flat(Infinity))};
+  };
+  const names = body.layers.map((l) => l.name);
+  const trace = {
+    input: tensor([body.input]), input_grad: tensor([body.input_grad]),
+    layers: body.layers.map((l, i) => ({
+      name: l.name, kind: l.kind, config: l.config, inputs: [i ? names[i - 1] : 'input'],
+      output_shape: l.output_shape, output: tensor(l.output), grad_output: tensor(l.grad_output),
+      params: Object.fromEntries(Object.entries(l.params).map(([k, v]) => [k, tensor(v)])),
+    })),
+  };
+  const {showDetail} = await import('/static/js/views/detail.js');
+  const holder = document.createElement('div');
+  holder.id = 'detail-under-test';
+  document.querySelector('#lesson-root').append(holder);
+  showDetail(holder, {trace, layerIndex, channel, y, x, mode, classes: []});
+  const badge = holder.querySelector('[data-testid=detail-convtranspose] .match');
+  return {text: holder.textContent, ok: badge ? badge.className : null,
+          cells: holder.querySelectorAll('.ct-counts td').length};
+}"""
+
+
+def test_the_inspect_detail_view_of_a_convtranspose_unit_sums_the_copies_landing_on_it(
+        page, live_server):
+    # The inspect page's detail view (views/detail.js) on the autoencoder's real trace: deconv1
+    # (k 3, s 2, padding 1) output (5, 6) receives 2 row taps x 1 column tap x 8 channels.
+    page.goto(live_server + "/learn/autoencoder")
+    wait_for(page, "#ae-loss", "gallery digit 0")
+    result = page.evaluate(RENDER_DETAIL, [6, 2, 5, 6, "forward"])
+    assert result["ok"] == "match ok", result["text"][:600]
+    assert "2 row tap(s) × 1 column tap(s) × 8 input channel(s) = 16 copies" in result["text"]
+    assert "not a multiple of stride 2×2" in result["text"]
+    assert result["cells"] == 81
+    page.locator("#detail-under-test").scroll_into_view_if_needed()
+    save_screenshot(page, "lessons_autoencoder_inspect_detail_1280")
+    result = page.evaluate(RENDER_DETAIL, [8, 0, 13, 13, "backward"])
+    assert result["ok"] == "match ok", result["text"][:600]
+    assert "2 row tap(s) × 2 column tap(s) × 8 input channel(s) = 32 copies" in result["text"]
+    assert "a multiple of stride 2×2: away from the border" in result["text"]

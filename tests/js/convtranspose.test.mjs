@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  axisCounts, copyOrigin, distinctCounts, outputSide, overlapCounts, partialSum, short,
+  axisCounts, copyOrigin, distinctCounts, outputSide, overlapCounts, partialSum, short, tapsOnto,
 } from '../../static/js/views/convtranspose.js';
 
 test('output side is (n - 1)s - 2p + k + output_padding', () => {
@@ -48,4 +48,13 @@ test('short numbers drop trailing zeros and -0', () => {
   assert.equal(short(-0), '0');
   assert.equal(short(0.125), '0.125');
   assert.equal(short(-0.0001), '0');
+});
+
+test('the taps onto one output are the (i, a) with i*s - p + a*d = o', () => {
+  assert.deepEqual(tapsOnto(4, 3, 3, 2), [[2, 0], [1, 2]]);
+  assert.deepEqual(tapsOnto(3, 3, 3, 2), [[1, 1]]);
+  // Dilation 2 spreads the taps: k=2, d=2, s=1 on n=3 -> output side 5.
+  assert.equal(outputSide(3, 2, 1, 0, 0, 2), 5);
+  assert.deepEqual(tapsOnto(2, 3, 2, 1, 0, 2), [[2, 0], [0, 1]]);
+  assert.deepEqual(axisCounts(3, 2, 1, 0, 0, 2), [1, 1, 2, 1, 1]);
 });

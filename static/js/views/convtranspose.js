@@ -7,28 +7,31 @@
 // Pure helpers (no DOM) are exported for tests/js; showConvTranspose(holder, example, step)
 // renders one step into a container.
 
-/** Output side of a k-kernel, stride-s, padding-p transposed convolution of an n-long axis:
- * (n - 1)s - 2p + k + op. */
-export function outputSide(n, k, s, p = 0, op = 0) {
-  return (n - 1) * s - 2 * p + k + op;
+/** Output side of a k-kernel, stride-s, padding-p, dilation-d transposed convolution of an
+ * n-long axis: (n - 1)s - 2p + d(k - 1) + op + 1. */
+export function outputSide(n, k, s, p = 0, op = 0, d = 1) {
+  return (n - 1) * s - 2 * p + d * (k - 1) + op + 1;
 }
 
-/** Per axis: how many (input i, tap a) pairs satisfy i*s - p + a = o, for each output o. */
-export function axisCounts(n, k, s, p = 0, op = 0) {
-  const side = outputSide(n, k, s, p, op);
-  const counts = new Array(Math.max(0, side)).fill(0);
-  for (let i = 0; i < n; i += 1) {
-    for (let a = 0; a < k; a += 1) {
-      const o = i * s - p + a;
-      if (o >= 0 && o < side) counts[o] += 1;
-    }
+/** The (input i, tap a) pairs that land on output o of one axis: i*s - p + a*d = o. */
+export function tapsOnto(o, n, k, s, p = 0, d = 1) {
+  const pairs = [];
+  for (let a = 0; a < k; a += 1) {
+    const i = (o + p - a * d) / s;
+    if (Number.isInteger(i) && i >= 0 && i < n) pairs.push([i, a]);
   }
-  return counts;
+  return pairs;
+}
+
+/** Per axis: how many (input i, tap a) pairs land on each output o. */
+export function axisCounts(n, k, s, p = 0, op = 0, d = 1) {
+  const side = outputSide(n, k, s, p, op, d);
+  return Array.from({ length: Math.max(0, side) }, (_, o) => tapsOnto(o, n, k, s, p, d).length);
 }
 
 /** The overlap-count map of an n x n input: (side x side), the product of the axis counts. */
-export function overlapCounts(n, k, s, p = 0, op = 0) {
-  const axis = axisCounts(n, k, s, p, op);
+export function overlapCounts(n, k, s, p = 0, op = 0, d = 1) {
+  const axis = axisCounts(n, k, s, p, op, d);
   return axis.map((r) => axis.map((c) => r * c));
 }
 
@@ -106,12 +109,14 @@ function grid(values, { caption, cellClass = () => '', cellStyle = () => null, l
   return table;
 }
 
-/** The count map as its own labelled grid with a key of the counts it holds. */
-export function countGrid(counts, caption) {
+/** The count map as its own labelled grid with a key of the counts it holds; `mark` [row, col]
+ * rings one cell. */
+export function countGrid(counts, caption, mark = null) {
   const figure = document.createElement('figure');
   figure.className = 'ct-counts';
+  const ringed = (i, j) => (mark && i === mark[0] && j === mark[1] ? 'read' : '');
   figure.append(grid(counts, { caption, cellStyle: (i, j, v) => countColour(v),
-    label: caption }));
+    cellClass: ringed, label: caption }));
   const key = document.createElement('ul');
   key.className = 'swatch-key';
   for (const c of distinctCounts(counts)) {
