@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import no_sideways_scroll, save_screenshot
+from tests.browser.conftest import axe_violations, no_sideways_scroll, save_screenshot
 from tests.browser.conftest import wait_for_text as wait_for
 
 pytestmark = pytest.mark.browser
@@ -61,6 +61,8 @@ def test_backward_maps_and_a_drawing(page, live_server):
     page.click("#ae-send")
     wait_for(page, "#ae-loss", "your drawing: loss")
     save_screenshot(page, "lessons_autoencoder_drawing_1280")
+    assert axe_violations(page) == []
+    assert page.locator("h1").count() == 1
 
 
 RENDER_DETAIL = """async ([layerIndex, channel, y, x, mode]) => {
