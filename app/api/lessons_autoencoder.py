@@ -72,7 +72,7 @@ def _inspect(body: AutoencoderInspectRequest, settings: Settings) -> dict[str, A
         "transposed convolution (`layer`, `channel`, `row`, `col`), the scaled kernel copy it "
         "scatters and how many (input, tap) pairs land on each output pixel."
     ),
-    responses=error_responses(404, 413, 422, 503),
+    responses=error_responses(400, 404, 413, 422, 503),
 )
 async def autoencoder_inspect(
     body: AutoencoderInspectRequest, settings: AppSettings
