@@ -27,6 +27,11 @@ LESSONS = (
      "A small convolution written as its fully connected weight matrix: sparse, weight-shared, "
      "and its transpose is the gradient and the transposed convolution.",
      "lesson_conv_matrix.html"),
+    ("autoencoder", "Transposed convolution in an autoencoder",
+     "A small convolutional autoencoder squeezes a digit and rebuilds it with transposed "
+     "convolutions: each input value scatters a scaled kernel, overlaps add, and a kernel "
+     "not divisible by the stride paints a checkerboard; the reconstruction and its error.",
+     "lesson_autoencoder.html"),
     ("equivariance", "Translation equivariance, measured",
      "Shift a digit: stride-1 convolutions move their maps with it exactly, strides make some "
      "shifts fractional, and pooling buys approximate invariance; LeNet-5 and the MLP across "

@@ -31,7 +31,7 @@ def test_learn_lists_the_lessons_in_order_and_the_nav_links_it(page, live_server
     links = page.locator(".lesson-list a")
     assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [
         "/learn/perceptron", "/learn/mlp-vs-cnn", "/learn/fc-as-conv", "/learn/conv-matrix",
-        "/learn/equivariance", "/learn/colour", "/learn/text-cnn"]
+        "/learn/autoencoder", "/learn/equivariance", "/learn/colour", "/learn/text-cnn"]
     assert page.locator("nav a[href='/learn']").get_attribute("aria-current") == "page"
     save_screenshot(page, "lessons_learn_1280")
 

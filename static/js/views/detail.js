@@ -12,6 +12,7 @@ import { showAdd } from './add.js';
 import { showBatchNorm } from './batchnorm.js';
 import { showConcat } from './concat.js';
 import { showConv } from './conv.js';
+import { showConvTransposeUnit } from './convtranspose_unit.js';
 import { el, MissingPart, note } from './detail_parts.js';
 import { showFanout } from './fanout.js';
 import { showGlobalAvgPool } from './gap.js';
@@ -23,6 +24,7 @@ import { showSoftmax } from './softmax.js';
 
 const VIEWS = {
   conv2d: showConv,
+  convtranspose2d: showConvTransposeUnit,
   maxpool2d: showPool,
   avgpool2d: showPool,
   relu: showActivation,
