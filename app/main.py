@@ -11,6 +11,7 @@ from app import __version__
 from app.api import (
     inspect,
     lessons,
+    lessons_activations,
     lessons_colour,
     lessons_equivariance,
     lessons_mlp,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lessons_equivariance.router)
     app.include_router(lessons_colour.router)
     app.include_router(lessons_text.router)
+    app.include_router(lessons_activations.router)
     install_docs(app)
     app.include_router(pages.router)
     app.include_router(lessons_pages.router)
