@@ -90,3 +90,8 @@ export function colourConv(params) {
 export function colourGallery(params) {
   return call(`${BASE}/colour/gallery?${new URLSearchParams(params)}`);
 }
+
+/** GET an activation's f and f' by the core over [x_min, x_max], with saturated runs. */
+export function activations(params) {
+  return call(`${BASE}/activations?${new URLSearchParams(params)}`);
+}
