@@ -6,6 +6,7 @@
 
 import { activationOf, short } from './activation_functions.js';
 import { helpToggle } from './help_text.js';
+import { percent as pct } from './numbers.js';
 import { planSteps, unitFor } from './tour_steps.js';
 import { parseLink } from './url_state.js';
 import { at, layerInput } from './views/detail_parts.js';
@@ -17,7 +18,6 @@ const TITLES = {
   backward: 'Backward: the deltas',
 };
 
-const pct = (p) => `${(100 * p).toFixed(1)}%`;
 const where = (u, shape) => (shape.length === 3 ? `channel ${u.channel}, row ${u.y}, column ${u.x}` : `unit ${u.channel}`);
 const value = (tensor, u) => {
   if (!tensor) return null;

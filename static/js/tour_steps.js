@@ -11,19 +11,19 @@ const KINDS = {
   linear: ['linear'],
 };
 
-/** The index of the unit (c, y, x) in a tensor of shape (C, H, W) with the largest |value|
- * in channel c; for other shapes the largest |value| overall. -> {channel, y, x} */
+/** The unit with the largest value (the strongest response; the first on ties) in channel c
+ * of a (C, H, W) tensor, or overall for other shapes. -> {channel, y, x} */
 export function strongest(tensor, channel = 0) {
   const { shape, data } = tensor;
   if (shape.length !== 3) {
     let best = 0;
-    for (let i = 1; i < data.length; i += 1) if (Math.abs(data[i]) > Math.abs(data[best])) best = i;
+    for (let i = 1; i < data.length; i += 1) if (data[i] > data[best]) best = i;
     return { channel: best, y: 0, x: 0 };
   }
   const [, h, w] = shape;
   const offset = channel * h * w;
   let best = 0;
-  for (let i = 1; i < h * w; i += 1) if (Math.abs(data[offset + i]) > Math.abs(data[offset + best])) best = i;
+  for (let i = 1; i < h * w; i += 1) if (data[offset + i] > data[offset + best]) best = i;
   return { channel, y: Math.floor(best / w), x: best % w };
 }
 

@@ -21,7 +21,7 @@ def query(page) -> dict[str, str]:
 
 def wait_for_detail(page, layer: int, channel: int, y: int, x: int, mode: str) -> None:
     page.wait_for_function(
-        "([l, c, y, x, m]) => { const d = document.querySelector('[data-testid=detail-view] .detail');"
+        "([l, c, y, x, m]) => { const d = document.querySelector('.detail');"
         " return d && d.dataset.layer === l && d.dataset.channel === c && d.dataset.y === y"
         " && d.dataset.x === x && d.dataset.mode === m; }",
         arg=[str(layer), str(channel), str(y), str(x), mode], timeout=30_000,
@@ -62,7 +62,8 @@ def test_clicking_rewrites_the_link_and_a_reload_restores_it(page, live_server):
     # a unit near row 5, column 20 of the 28x28 map (the exact cell depends on the layout)
     fmap.click(position={"x": box["width"] * 20.5 / 28, "y": box["height"] * 5.5 / 28})
     page.wait_for_function("() => document.querySelector('.detail')?.dataset.channel === '4'")
-    y, x = page.evaluate("() => ['y', 'x'].map((k) => document.querySelector('.detail').dataset[k])")
+    y, x = page.evaluate(
+        "() => ['y', 'x'].map((k) => document.querySelector('.detail').dataset[k])")
     assert abs(int(y) - 5) <= 1 and abs(int(x) - 20) <= 1
     page.get_by_test_id("mode-backward").click()
     page.wait_for_function("() => location.search.includes('mode=backward')")

@@ -42,11 +42,11 @@ test('a model without convolution or pooling skips those steps and keeps network
   assert.deepEqual(planSteps(null).map((s) => s.id), ['input']);
 });
 
-test('strongest finds the largest magnitude in a channel, or overall for vectors', () => {
-  const t = tensor([2, 2, 3], [0, 1, 0, 0, 0, 0, /* channel 1 */ 0, 0, 0, 0, -9, 0]);
+test('strongest finds the largest value in a channel, or overall for vectors, first on ties', () => {
+  const t = tensor([2, 2, 3], [0, 1, 0, 0, 0, 0, /* channel 1 */ -1, 0, 0, 0, -9, 2]);
   assert.deepEqual(strongest(t, 0), { channel: 0, y: 0, x: 1 });
-  assert.deepEqual(strongest(t, 1), { channel: 1, y: 1, x: 1 });
-  assert.deepEqual(strongest(tensor([4], [1, -5, 3, 5])), { channel: 1, y: 0, x: 0 });
+  assert.deepEqual(strongest(t, 1), { channel: 1, y: 1, x: 2 });
+  assert.deepEqual(strongest(tensor([4], [1, -5, 5, 5])), { channel: 2, y: 0, x: 0 });
 });
 
 test('units follow the conv unit down the layers; softmax takes the prediction', () => {
