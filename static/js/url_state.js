@@ -107,10 +107,10 @@ export function mountLink(root, { search = window.location.search } = {}) {
       }
     }
     ready = true;
+    // (tour=1 starts the tour once, at load: the rewritten link leaves it out.)
     const query = serializeLink(state);
-    const tour = new URLSearchParams(window.location.search).get('tour') === '1' ? '&tour=1' : '';
-    if (query + tour !== window.location.search) {
-      window.history.replaceState(null, '', `${window.location.pathname}${query}${tour}${window.location.hash}`);
+    if (query !== window.location.search) {
+      window.history.replaceState(null, '', `${window.location.pathname}${query}${window.location.hash}`);
     }
   });
 
