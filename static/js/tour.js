@@ -155,7 +155,19 @@ export function mountTour(root, ui) {
     panel.dataset.step = step.id;
     back.disabled = tour.index === 0;
     next.textContent = tour.index === tour.steps.length - 1 ? 'Finish' : 'Next';
-    highlight(step)?.scrollIntoView({ block: 'nearest', inline: 'center' });
+    const target = highlight(step);
+    target?.scrollIntoView({ block: 'nearest', inline: 'center' });
+    dodge(target);
+  }
+
+  /** Dock the panel on the other side when it would cover the highlighted layer. */
+  function dodge(target) {
+    panel.classList.remove('tour-panel-left');
+    if (!target) return;
+    const a = target.getBoundingClientRect();
+    const b = panel.getBoundingClientRect();
+    const overlaps = a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    if (overlaps) panel.classList.add('tour-panel-left');
   }
 
   function show(index) {

@@ -112,8 +112,15 @@ def test_the_classic_lenet_gets_tanh_and_average_pooling_wording_by_keyboard(pag
     assert page.get_by_test_id("tour-start").evaluate("el => el === document.activeElement")
 
 
-def test_a_model_without_convolutions_skips_the_missing_steps(page, live_server):
-    open_page(page, live_server + "/?model=mlp&sample=1")
+@pytest.mark.parametrize(("model", "absent", "present"), [
+    ("mlp", {"conv", "pool"}, {"flatten", "linear", "activation"}),
+    ("resnet-mini", {"pool"}, {"conv", "activation", "flatten", "linear"}),
+    ("lstm-rows", {"conv", "pool", "flatten", "activation"}, {"linear"}),
+])
+def test_other_models_skip_the_steps_whose_layer_kind_they_lack(page, live_server, model, absent,
+                                                                 present):
+    page.goto(live_server + f"/?model={model}&sample=1")
+    page.wait_for_selector("[data-testid=prediction][data-class]")
     page.get_by_test_id("tour-start").click()
     steps = []
     for _ in range(10):
@@ -124,8 +131,10 @@ def test_a_model_without_convolutions_skips_the_missing_steps(page, live_server)
         page.get_by_test_id("tour-next").click()
         wait_for(page, "#tour-count", f"Step {len(steps) + 1} ")
     assert steps[0] == "input" and steps[-2:] == ["softmax", "backward"]
-    assert "conv" not in steps and "pool" not in steps and "linear" in steps
-    save_screenshot(page, "tour_mlp_1280")
+    assert absent.isdisjoint(steps) and present <= set(steps)
+    wait_for(page, "[data-testid=tour-text]", "delta is")
+    page.wait_for_selector("[data-testid=progress]", state="hidden")
+    save_screenshot(page, f"tour_{model}_1280")
 
 
 def test_every_view_has_a_help_toggle_with_what_to_see_try_and_formula(page, live_server):
