@@ -12,6 +12,7 @@ from app.api import (
     inspect,
     lessons,
     lessons_autoencoder,
+    lessons_activations,
     lessons_colour,
     lessons_equivariance,
     lessons_mlp,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lessons_colour.router)
     app.include_router(lessons_text.router)
     app.include_router(lessons_autoencoder.router)
+    app.include_router(lessons_activations.router)
     install_docs(app)
     app.include_router(pages.router)
     app.include_router(lessons_pages.router)

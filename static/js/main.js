@@ -8,6 +8,8 @@ import { initDrawPad, initUpload, renderPreprocessing, renderSamples } from './v
 import { renderOverview } from './views/overview.js';
 import { renderProbabilities } from './views/probabilities.js';
 import { autoTarget, renderTargetControls } from './views/target.js';
+import { mountTour } from './tour.js';
+import { linkedStart, mountLink } from './url_state.js';
 
 // Parts of the trace the page asks for; the backward side also shows the pooling masks and
 // weight gradients. The weights (which the detail views' arithmetic needs) do not change from
@@ -271,7 +273,12 @@ export function mount(root) {
     state.overview?.select(unit);
     const shown = await showSelectedDetail();
     if (shown && reveal) revealDetail(reveal);
+    announce();
   }
+
+  // Events up, data down: the link and the tour hear the state and select through the page.
+  const announce = () => root.dispatchEvent(new CustomEvent('convscope:state', { detail: { ...state } }));
+  root.addEventListener('convscope:select', (event) => selectUnit(event.detail));
 
   function render() {
     const { trace } = state;
@@ -299,7 +306,7 @@ export function mount(root) {
     ui.overviewBand.dataset.mode = state.mode;
     ui.downloadJson.disabled = false;
     ui.downloadPng.disabled = false;
-    showSelectedDetail();
+    showSelectedDetail().then(announce);
   }
 
   function setMode(mode) {
@@ -370,12 +377,17 @@ export function mount(root) {
       const [models, samples] = await Promise.all([api.listModels(), api.listSamples()]);
       ui.modelSelect.replaceChildren(...models.map((m) => new Option(m.name, m.id)));
       renderSamples(ui.gallery, samples, (sample) => setInput({ sample: sample.id }));
-      if (samples.length) state.input = { sample: samples[0].id };
-      if (models.length) await selectModel(models[0].id);
+      const wanted = linkedStart(window.location.search, models, samples);
+      if (wanted.sample !== null) state.input = { sample: wanted.sample };
+      state.target = wanted.target;
+      setMode(wanted.mode);
+      if (wanted.model) await selectModel((ui.modelSelect.value = wanted.model));
     } catch (error) {
       showError(error);
     }
   }
 
+  mountLink(root);
+  mountTour(root, ui);
   start();
 }

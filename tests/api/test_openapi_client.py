@@ -31,7 +31,7 @@ OPERATIONS |= {f"lesson_{name}" for name in (  # /api/v1/lessons/...
     "perceptron_dataset", "perceptron_train", "fc_as_conv", "fc_as_conv_map", "conv_matrix",
     "mlp_matrix_form", "mlp_parameters", "mlp_shift", "equivariance", "equivariance_curve",
     "colour_conv", "colour_gallery", "text_cnn_inspect", "autoencoder_inspect",
-    "autoencoder_scatter")}
+    "autoencoder_scatter", "activations")}
 
 
 @pytest.fixture(scope="module")
@@ -219,6 +219,7 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
         "lesson_colour_conv": {"seed": 1},
         "lesson_colour_gallery": {"per_class": 1},
         "lesson_autoencoder_scatter": {"kernel_size": 4, "stride": 2},
+        "lesson_activations": {"x_min": -2.0, "x_max": 2.0, "points": 9},
     }
     for name, kwargs in lesson_calls.items():
         answer = ops[name].sync(client=client, **kwargs)

@@ -101,3 +101,8 @@ export function autoencoderInspect(body, { signal } = {}) {
 export function autoencoderScatter(params) {
   return call(`${BASE}/autoencoder/scatter?${new URLSearchParams(params)}`);
 }
+
+/** GET an activation's f and f' by the core over [x_min, x_max], with saturated runs. */
+export function activations(params) {
+  return call(`${BASE}/activations?${new URLSearchParams(params)}`);
+}

@@ -2,6 +2,7 @@
 
 const PAGES = {
   perceptron: '../pages/perceptron.js',
+  activations: '../pages/activations.js',
   'mlp-vs-cnn': '../pages/mlp_vs_cnn.js',
   'fc-as-conv': '../pages/fc_as_conv.js',
   'conv-matrix': '../pages/conv_matrix.js',

@@ -16,6 +16,7 @@ import { showConvTransposeUnit } from './convtranspose_unit.js';
 import { el, MissingPart, note } from './detail_parts.js';
 import { showFanout } from './fanout.js';
 import { showGlobalAvgPool } from './gap.js';
+import { helpToggle } from '../help_text.js';
 import { showPad } from './pad.js';
 import { showFlatten, showLinear } from './linear.js';
 import { showPool } from './pool.js';
@@ -30,6 +31,8 @@ const VIEWS = {
   relu: showActivation,
   sigmoid: showActivation,
   tanh: showActivation,
+  leakyrelu: showActivation, relu6: showActivation, sign: showActivation,
+  identity: showActivation, clamp: showActivation,
   linear: showLinear,
   flatten: showFlatten,
   batchnorm2d: showBatchNorm,
@@ -70,9 +73,11 @@ function header(trace, ctx) {
   const unit = ctx.layerIndex >= trace.layers.length
     ? 'softmax and cross-entropy'
     : describeUnit(trace.layers[ctx.layerIndex], ctx);
+  const help = helpToggle(ctx.layerIndex >= trace.layers.length ? 'softmax' : trace.layers[ctx.layerIndex].kind, { label: unit });
   return el('header', { class: 'detail-header' },
     el('h2', { text: unit }),
-    el('span', { class: 'detail-mode', text: ctx.mode === 'backward' ? 'backward (deltas)' : 'forward' }));
+    el('span', { class: 'detail-mode', text: ctx.mode === 'backward' ? 'backward (deltas)' : 'forward' }),
+    help.button, help.panel);
 }
 
 function describeUnit(layer, ctx) {
