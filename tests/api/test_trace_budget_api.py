@@ -52,3 +52,13 @@ def test_a_small_response_budget_leaves_layers_out_whole_and_they_come_lazily(
         output = decode_tensor(got.json()["output"]).astype(np.float64)
         energy = np.abs(output).mean(axis=tuple(range(1, output.ndim)))
         assert np.allclose(energy, layer["summary"]["output"]["channel_energy"][:2], rtol=5e-7)
+
+
+def test_a_batchnorm_layers_params_come_with_its_running_statistics(small_budget_client):
+    client = small_budget_client
+    body = client.post(f"/api/v1/models/{TINY_RESNET}/inspect", json={"sample": 7}).json()
+    got = client.get(f"/api/v1/traces/{body['trace_id']}/layers/bn1",
+                     params={"part": "params"}).json()
+    assert set(got["params"]) == {"weight", "bias"}
+    assert set(got["buffers"]) == {"running_mean", "running_var"}
+    assert decode_tensor(got["buffers"]["running_var"]).shape == (8,)
