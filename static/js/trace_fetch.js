@@ -91,7 +91,8 @@ export function createLayerLoader({ traceId, traceInput, fetchLayer, cache, conc
 
   function pump() {
     while (running < concurrency && waiting.length) {
-      const { job, resolve, reject } = waiting.shift();
+      // Newest first: the node just scrolled into view is drawn before those passed by.
+      const { job, resolve, reject } = waiting.pop();
       if (controller.signal.aborted) {
         reject(new DOMException('aborted', 'AbortError'));
         continue;

@@ -61,7 +61,8 @@ test('one request per tensor however many callers, and at most `concurrency` at 
   assert.equal(got[0], got[1]);
   assert.equal(server.calls.length, 6);
   assert.ok(server.most() <= 2);
-  assert.deepEqual(server.calls[0].channels, [3, 3]);
+  assert.deepEqual(server.calls[0].channels, [3, 3]); // the first starts at once
+  assert.deepEqual(server.calls[2].channels, [5, 5]); // then the newest waiting one
   await loader.channel('conv1', 'output', 3); // cached: no new request
   assert.equal(server.calls.length, 6);
 });

@@ -32,12 +32,16 @@ export function usesStrip(layer, mode) {
   return layer.output_shape[0] > STRIP_ABOVE;
 }
 
-/** A strip's maps are smaller than a full column's: at most ~56 px a side, 1 px a cell at
- * least (a 112x112 map is 112 px). */
+/** A strip's maps are smaller than a full column's: whole pixels a cell up to ~56 px a side;
+ * maps over STRIP_MAX_SIDE cells are shrunk to STRIP_MAX_SIDE px, smoothed. */
+const STRIP_MAX_SIDE = 96;
 function sizeStripCanvas(canvas, h, w) {
-  const cell = Math.max(1, Math.min(8, Math.round(48 / Math.max(h, w))));
-  canvas.style.width = `${w * cell}px`;
-  canvas.style.height = `${h * cell}px`;
+  const side = Math.max(h, w);
+  const cell = side > STRIP_MAX_SIDE ? STRIP_MAX_SIDE / side
+    : Math.max(1, Math.min(8, Math.round(48 / side)));
+  if (cell < 1) canvas.style.imageRendering = 'auto';
+  canvas.style.width = `${Math.round(w * cell)}px`;
+  canvas.style.height = `${Math.round(h * cell)}px`;
 }
 
 function element(tag, className, text) {
