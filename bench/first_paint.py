@@ -56,8 +56,10 @@ new MutationObserver((_, observer) => {
 """
 
 VISIBLE_LOADED = """() => [...document.querySelectorAll('.fmap-canvas[data-state="loading"]')]
-  .every((c) => { const r = c.getBoundingClientRect();
-                  return r.bottom < 0 || r.top > innerHeight || r.right < 0 || r.left > innerWidth; })"""
+  .every((c) => {
+    const r = c.getBoundingClientRect();
+    return r.bottom < 0 || r.top > innerHeight || r.right < 0 || r.left > innerWidth;
+  })"""
 
 
 @contextmanager

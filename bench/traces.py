@@ -157,13 +157,20 @@ def run_traces(size: int = 224, repeats: int = 2) -> TracesReport:
         )
         del trace
         store = TraceStore.from_settings(Settings())
-        for label, budget in (("default budget, 2 MB", 2 * 1024 * 1024), ("summaries only", 0)):
-            settings = Settings(trace_layer_budget=budget)
-            (payload, seconds) = _timed(lambda s=settings: to_json_bytes(
+        budgets = (
+            ("default budgets: 2 MB a part, 3 MiB a response", Settings()),
+            ("2 MB a part, no response budget (before)",
+             Settings(trace_response_budget=1 << 40)),
+            ("summaries only", Settings(trace_layer_budget=0, trace_response_budget=0)),
+        )
+        for label, settings in budgets:
+            (first, seconds) = _timed(lambda s=settings: (lambda b: (b, to_json_bytes(b)))(
                 inspect_input(model, x, InspectInput(target=7), s, store)))
-            f[f"first response ({label}): bytes (gzip level 1), time"] = (
-                f"{len(payload) / 1024:.0f} KiB ({len(gzip_bytes(payload)) / 1024:.0f} KiB), "
-                f"{seconds * 1e3:.0f} ms"
+            body, payload = first
+            left_out = sum(1 for layer in body["layers"] if layer["omitted"])
+            f[f"first response ({label}): bytes (gzip level 1), time, layers left out"] = (
+                f"{len(payload) / 1024:,.0f} KiB ({len(gzip_bytes(payload)) / 1024:,.0f} KiB), "
+                f"{seconds * 1e3:.0f} ms, {left_out} of {len(body['layers'])}"
             )
         body = inspect_input(model, x, InspectInput(target=7), Settings(), store)
         trace_id, token = body["trace_id"], body["trace_input"]

@@ -22,6 +22,8 @@ from tests.browser.conftest import ROOT, _free_port, _open_page, no_sideways_scr
 MODEL = "resnet18-digits"
 WIDTHS = (1280, 1024, 853, 390)
 STRIP = 8
+ALL_DRAWN = """(i) => [...document.querySelectorAll(
+    `.layer-column[data-layer="${i}"] .fmap-canvas`)].every((c) => c.dataset.state === 'drawn')"""
 
 
 @pytest.fixture(scope="module")
@@ -119,9 +121,7 @@ def test_a_resnet18_overview_draws_every_node_with_strips_fetched_as_they_come_i
             assert page.get_by_test_id(f"fmap-{first}-{c}").count() == 1
         # (On a phone the overview starts below the fold: nothing is fetched before it shows.)
         page.locator(f'.layer-column[data-layer="{first}"]').scroll_into_view_if_needed()
-        page.wait_for_function(
-            """(i) => [...document.querySelectorAll(`.layer-column[data-layer="${i}"] .fmap-canvas`)]
-                .every((c) => c.dataset.state === 'drawn')""", arg=first, timeout=30_000)
+        page.wait_for_function(ALL_DRAWN, arg=first, timeout=30_000)
         # Only what came into view was fetched: not every left-out layer.
         seen = {url.split("/layers/")[1].split("?")[0] for url in fetched}
         assert layers[first]["name"] in seen
@@ -131,9 +131,7 @@ def test_a_resnet18_overview_draws_every_node_with_strips_fetched_as_they_come_i
         # Scrolled to the end, the last left-out nodes are fetched too.
         last = omitted[-1]
         page.locator(f'.layer-column[data-layer="{last}"]').scroll_into_view_if_needed()
-        page.wait_for_function(
-            """(i) => [...document.querySelectorAll(`.layer-column[data-layer="${i}"] .fmap-canvas`)]
-                .every((c) => c.dataset.state === 'drawn')""", arg=last, timeout=30_000)
+        page.wait_for_function(ALL_DRAWN, arg=last, timeout=30_000)
         page.evaluate("() => window.scrollTo(0, 0)")
         # (A full-page screenshot shows every node at once: they are all fetched for it.)
         page.wait_for_timeout(500)
@@ -153,9 +151,7 @@ def test_a_fetched_strip_map_shows_the_traces_numbers_and_a_node_expands_to_ever
     layer = layers[i]
     column = page.locator(f'.layer-column[data-layer="{i}"]')
     column.scroll_into_view_if_needed()
-    page.wait_for_function(
-        """(i) => [...document.querySelectorAll(`.layer-column[data-layer="${i}"] .fmap-canvas`)]
-            .every((c) => c.dataset.state === 'drawn')""", arg=i, timeout=30_000)
+    page.wait_for_function(ALL_DRAWN, arg=i, timeout=30_000)
     # The strongest channel's map, fetched, is the trace's: its range in the canvas title
     # equals the channel fetched from the API.
     c = strongest(layer)[0]
@@ -170,9 +166,7 @@ def test_a_fetched_strip_map_shows_the_traces_numbers_and_a_node_expands_to_ever
     channels = layer["output_shape"][0]
     page.get_by_test_id(f"expand-{i}").click()
     assert column.locator(".fmap-canvas").count() == channels
-    page.wait_for_function(
-        """(i) => [...document.querySelectorAll(`.layer-column[data-layer="${i}"] .fmap-canvas`)]
-            .every((c) => c.dataset.state === 'drawn')""", arg=i, timeout=60_000)
+    page.wait_for_function(ALL_DRAWN, arg=i, timeout=60_000)
     assert page.get_by_test_id(f"expand-{i}").get_attribute("aria-expanded") == "true"
     save_screenshot(page, "graph_big_expanded_1280")
 
@@ -187,9 +181,7 @@ def test_a_detail_view_of_a_left_out_conv_fetches_its_tensors_and_weights_and_ch
     c = strongest(layers[i])[0]
     canvas = page.get_by_test_id(f"fmap-{i}-{c}")
     canvas.scroll_into_view_if_needed()
-    page.wait_for_function(
-        """(i) => [...document.querySelectorAll(`.layer-column[data-layer="${i}"] .fmap-canvas`)]
-            .every((c) => c.dataset.state === 'drawn')""", arg=i, timeout=30_000)
+    page.wait_for_function(ALL_DRAWN, arg=i, timeout=30_000)
     box = canvas.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.locator(f'[data-testid="detail-view"] .detail[data-layer="{i}"]'
