@@ -17,7 +17,14 @@ import numpy as np
 import pytest
 
 from app.services.encoding import decode_tensor
-from tests.browser.conftest import ROOT, _free_port, _open_page, no_sideways_scroll, save_screenshot
+from tests.browser.conftest import (
+    ROOT,
+    _free_port,
+    _open_page,
+    axe_violations,
+    no_sideways_scroll,
+    save_screenshot,
+)
 
 MODEL = "resnet18-digits"
 WIDTHS = (1280, 1024, 853, 390)
@@ -198,3 +205,10 @@ def test_a_detail_view_of_a_left_out_conv_fetches_its_tensors_and_weights_and_ch
         "() => document.querySelectorAll('#overview .layer-column[data-layer]').length === 12")
     assert page.locator(".energy-bar").count() == 0
     assert page.locator(".layer-column[data-layer]").count() == 12
+
+
+def test_the_large_overview_has_no_serious_accessibility_violations(page, big_server):
+    open_big_graph(page, big_server)
+    first = page.locator(".strip-expand").first
+    first.scroll_into_view_if_needed()
+    assert axe_violations(page) == []
