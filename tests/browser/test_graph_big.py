@@ -212,3 +212,23 @@ def test_the_large_overview_has_no_serious_accessibility_violations(page, big_se
     first = page.locator(".strip-expand").first
     first.scroll_into_view_if_needed()
     assert axe_violations(page) == []
+
+
+def test_backward_strips_show_the_strongest_deltas_fetched_as_grad_output(page, big_server):
+    open_big_graph(page, big_server)
+    fetched: list[str] = []
+    page.on("request", lambda r: "/api/v1/traces/" in r.url and fetched.append(r.url))
+    with page.expect_response(lambda r: f"/models/{MODEL}/inspect" in r.url and r.ok
+                              and r.json()["target"] != r.json()["prediction"],
+                              timeout=120_000) as info:
+        page.get_by_test_id("mode-backward").click()
+    body = info.value.json()
+    page.locator('#overview-band[data-mode="backward"][aria-busy="false"]').wait_for()
+    layers = body["layers"]
+    i = next(k for k, layer in enumerate(layers) if layer["omitted"])
+    page.locator(f'.layer-column[data-layer="{i}"]').scroll_into_view_if_needed()
+    page.wait_for_function(ALL_DRAWN, arg=i, timeout=60_000)
+    for c in strongest(layers[i], "grad_output"):
+        assert page.get_by_test_id(f"fmap-{i}-{c}").get_attribute("data-state") == "drawn"
+    mine = [url for url in fetched if body["trace_id"] in url]
+    assert mine and all("part=grad_output" in url for url in mine)

@@ -52,8 +52,9 @@ Encoding = Literal["base64", "list"]
 _INCLUDE_LAYERS_DOC = (
     "Layers (node names) whose requested parts are sent in full whatever their size. Every "
     "other layer's part over the server's layer budget (2 MB of float32 by default) is left "
-    "out, named in the layer's `omitted`, and can be fetched from GET "
-    "/api/v1/traces/{trace_id}/layers/{layer_name}."
+    "out, and so is every layer past the whole response's budget (3 MiB by default, the "
+    "smallest layers sent first); both are named in the layer's `omitted` and can be fetched "
+    "from GET /api/v1/traces/{trace_id}/layers/{layer_name}."
 )
 
 
