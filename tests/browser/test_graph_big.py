@@ -29,6 +29,11 @@ from tests.browser.conftest import (
 MODEL = "resnet18-digits"
 WIDTHS = (1280, 1024, 853, 390)
 STRIP = 8
+VISIBLE_DRAWN = """() => [...document.querySelectorAll('.fmap-canvas[data-state="loading"]')]
+    .every((c) => {
+      const r = c.getBoundingClientRect();
+      return r.bottom < 0 || r.top > innerHeight;
+    })"""
 ALL_DRAWN = """(i) => [...document.querySelectorAll(
     `.layer-column[data-layer="${i}"] .fmap-canvas`)].every((c) => c.dataset.state === 'drawn')"""
 
@@ -139,9 +144,9 @@ def test_a_resnet18_overview_draws_every_node_with_strips_fetched_as_they_come_i
         last = omitted[-1]
         page.locator(f'.layer-column[data-layer="{last}"]').scroll_into_view_if_needed()
         page.wait_for_function(ALL_DRAWN, arg=last, timeout=30_000)
-        page.evaluate("() => window.scrollTo(0, 0)")
-        # (A full-page screenshot shows every node at once: they are all fetched for it.)
-        page.wait_for_timeout(500)
+        page.locator(f'.layer-column[data-layer="{first}"]').scroll_into_view_if_needed()
+        page.wait_for_function(VISIBLE_DRAWN, timeout=60_000)
+        # (Below the fold the full-page screenshot shows the maps still waiting: striped.)
         save_screenshot(page, f"graph_big_overview_{width}")
     finally:
         context.close()
