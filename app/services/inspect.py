@@ -77,22 +77,13 @@ def _check_include_layers(names: tuple[str, ...], model) -> None:
         )
 
 
-def inspect_image(
-    model_id: str, source: InspectInput, settings: Settings, store: TraceStore | None = None
-) -> dict[str, Any]:
-    """The pipeline for one image: decode -> preprocess -> forward + backward -> encode.
-
-    Returns the inspect response body (InspectResponse as a dict); the trace is kept in
-    `store` when one is given. Raises ApiError.
-    """
-    started = time.perf_counter()
-    model = get_model(model_id)
-    _check_target(source.target, model.classes)
-    _check_include_layers(source.include_layers, model)  # before any decoding
-    if source.encoding not in ENCODINGS:
-        raise ApiError(422, "invalid_encoding", f"encoding must be one of {', '.join(ENCODINGS)}")
-    timings = dict(source.timings_ms)
-
+def request_input(
+    model, source: InspectInput, settings: Settings, timings: dict[str, float] | None = None
+) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """The one input path of every per-image endpoint (inspect, attribution, sgd-step): a
+    request's image, canvas or sample -> (the model's network input, the preprocessing
+    steps' (name, uint8 image)). Raises ApiError; adds decode/preprocess times to timings."""
+    timings = {} if timings is None else timings
     tick = time.perf_counter()
     try:
         if source.sample is not None:
@@ -114,6 +105,25 @@ def inspect_image(
     except ImageRejected as exc:
         raise _rejected(exc) from None
     timings["preprocess"] = _ms(tick)
+    return network_input, steps
+
+
+def inspect_image(
+    model_id: str, source: InspectInput, settings: Settings, store: TraceStore | None = None
+) -> dict[str, Any]:
+    """The pipeline for one image: decode -> preprocess -> forward + backward -> encode.
+
+    Returns the inspect response body (InspectResponse as a dict); the trace is kept in
+    `store` when one is given. Raises ApiError.
+    """
+    started = time.perf_counter()
+    model = get_model(model_id)
+    _check_target(source.target, model.classes)
+    _check_include_layers(source.include_layers, model)  # before any decoding
+    if source.encoding not in ENCODINGS:
+        raise ApiError(422, "invalid_encoding", f"encoding must be one of {', '.join(ENCODINGS)}")
+    timings = dict(source.timings_ms)
+    network_input, steps = request_input(model, source, settings, timings)
     body = inspect_input(model, network_input, source, settings, store, steps, timings)
     # No ink found: the network saw all zeros, and the last preprocessing step says "blank".
     body["blank"] = source.sample is None and steps[-1][0] == "blank"
