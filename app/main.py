@@ -22,6 +22,7 @@ from app.api import (
     samples,
     traces,
 )
+from app.api import attribution, sgd_step
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.limits import install_limits
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lessons_equivariance.router)
     app.include_router(lessons_colour.router)
     app.include_router(lessons_text.router)
+    app.include_router(attribution.router)
+    app.include_router(sgd_step.router)
     install_docs(app)
     app.include_router(pages.router)
     app.include_router(lessons_pages.router)

@@ -144,6 +144,13 @@ def _parameters(graph, grads, lr, encoding, include_gradients) -> list[dict[str,
     return rows
 
 
+def _summary(array: np.ndarray) -> dict[str, Any]:
+    """app.nn.trace.summary of a batch of one, its shape without the batch axis."""
+    result = summary(array)
+    result["shape"] = result["shape"][1:]
+    return result
+
+
 def _layers(graph, maps0, maps1, encoding) -> list[dict[str, Any]]:
     spatial = sum(m.size for m in maps0 if m.ndim == 4)
     full = spatial <= MAP_BUDGET
@@ -153,7 +160,7 @@ def _layers(graph, maps0, maps1, encoding) -> list[dict[str, Any]]:
         change = float(np.linalg.norm(b - a))
         row: dict[str, Any] = {
             "name": name, "kind": layer.kind,
-            "before": summary(a), "after": summary(b),
+            "before": _summary(a), "after": _summary(b),
             "change_norm": change,
             "relative_change": change / before_norm if before_norm else None,
         }
