@@ -24,8 +24,10 @@ MAX_LR = 100.0
 # Full before/after feature maps are returned when all (C, H, W) maps together hold at most
 # this many numbers (small models); per-layer summaries always.
 MAP_BUDGET = 400_000
-# Central-difference step along the unit gradient direction for the Hessian-vector product.
-HVP_STEP = 1e-4
+# Central-difference step (parameter-space length, along g) for the Hessian-vector product.
+# Small, so that both sides of w usually lie in one linear region of the ReLUs (a wider step
+# that straddles a kink measures the kink, not the curvature); larger in float32 (rounding).
+HVP_STEP = {np.float64: 1e-5, np.float32: 1e-2}
 
 
 def _copy(graph: Graph, dtype) -> Graph:
@@ -86,7 +88,7 @@ def sgd_step(
         loss1, logits1, probs1, _ = loss_and_gradient(updated, x, target)
         curvature = 0.0  # g^T H g
         if g_norm > 0:
-            h = HVP_STEP / g_norm
+            h = HVP_STEP[dtype] / g_norm
             plus = loss_and_gradient(_shifted(graph, grads, h), x, target)[3]
             minus = loss_and_gradient(_shifted(graph, grads, -h), x, target)[3]
             curvature = (_dot(grads, plus) - _dot(grads, minus)) / (2 * h)
