@@ -41,8 +41,8 @@ class AttributionOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     method: Method = Field("saliency", description=METHOD_DOC)
-    layer: str | SkipJsonSchema[None] = Field(
-        None, max_length=200,
+    layer: Annotated[str, Field(max_length=200)] | SkipJsonSchema[None] = Field(
+        None,
         description="grad_cam: the node whose (C, H, W) output A is explained (default: the "
         "last such node).",
     )
