@@ -152,6 +152,7 @@ def _run(method: str, graph, x, t: int, options: AttributionOptions, layer: str 
         cam = attr.grad_cam(graph, x, t, layer)
         return cam.cam[0], "feature_map", {
             "weights": cam.weights[0].tolist(),
+            "layers": attr.conv_like_nodes(graph, x.shape),
             "activation_shape": list(cam.activation.shape[1:]),
         }
     occ = attr.occlusion(graph, x, t, options.patch, options.stride, options.baseline)

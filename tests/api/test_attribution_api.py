@@ -62,6 +62,7 @@ def test_grad_cam_answer_is_the_raw_map_at_the_layer_with_its_weights(client):
     x = model.prepare(decode_tensor(body["input"])[None]).astype(np.float64)
     cam = attr.grad_cam(model.network.astype(np.float64), x, 5, "conv2")
     assert body["layer"] == "conv2" and body["resolution"] == [10, 10]
+    assert body["layers"] == ["conv1", "relu1", "pool1", "conv2", "relu2", "pool2"]
     assert body["activation_shape"] == [16, 10, 10] and body["target"] == 5
     assert_equal_up_to_rounding(decode_tensor(body["heatmap"]), cam.cam[0].astype(np.float32))
     assert_equal_up_to_rounding(np.array(body["weights"]), cam.weights[0])

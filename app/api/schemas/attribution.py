@@ -126,6 +126,8 @@ class AttributionResponse(BaseModel):
     weights: list[float] | None = Field(None, description="grad_cam: per channel c, "
                                         "mean_hw(dy_t/dA_c).")
     activation_shape: list[int] | None = Field(None, description="grad_cam: A's (C, h, w).")
+    layers: list[str] | None = Field(None, description="grad_cam: every node it can look at "
+                                     "(a (C, H, W) output with more than one position).")
     completeness: Completeness | None = Field(None, description="integrated_gradients.")
     steps: int | None = None
     baseline: float | None = None
