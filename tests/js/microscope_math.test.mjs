@@ -78,7 +78,7 @@ test('predicted and actual loss changes: agree, roughly, disagree', () => {
 test('completeness reads as one sentence with the gap in percent', () => {
   const text = completenessText({ sum: 21.9, f_x: 20.9, f_baseline: -1, gap: 0.0012 });
   assert.match(text, /Σ attributions = 21.9/);
-  assert.match(text, /= 21.9; gap 0.12%/);
+  assert.match(text, /= 20.9 − \(-1\) = 21.9; gap 0.12%/);
 });
 
 test('maxAbs ignores NaN', () => {

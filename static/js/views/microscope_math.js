@@ -117,7 +117,8 @@ export function predictionAgreement(predicted, actual) {
 
 /** Integrated gradients' completeness as one sentence. */
 export function completenessText({ sum, f_x: fx, f_baseline: fb, gap }, format = String) {
-  return `Σ attributions = ${format(sum)}; f(x) − f(baseline) = ${format(fx)} − ${format(fb)} = `
+  const subtrahend = fb < 0 ? `(${format(fb)})` : format(fb);
+  return `Σ attributions = ${format(sum)}; f(x) − f(baseline) = ${format(fx)} − ${subtrahend} = `
     + `${format(fx - fb)}; gap ${(100 * gap).toFixed(2)}%`;
 }
 
