@@ -10,7 +10,12 @@ import re
 import httpx
 import pytest
 
-from tests.browser.conftest import no_sideways_scroll, save_screenshot, wait_for_text
+from tests.browser.conftest import (
+    axe_violations,
+    no_sideways_scroll,
+    save_screenshot,
+    wait_for_text,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -67,6 +72,8 @@ def test_attribution_panel_explains_the_shown_digit(sized_page, live_server):
     assert answer.value.json()["layer"] == "conv2" and answer.value.json()["target"] == 3
     wait_for_text(page, "[data-testid=attr-legend]", "conv2 (10×10)")
     assert no_sideways_scroll(page)
+    if page.lesson_width in (1280, 390):
+        assert axe_violations(page) == []
     save_screenshot(page, f"attribution-gradcam-{page.lesson_width}px")
 
 
@@ -105,4 +112,6 @@ def test_take_one_step_small_and_large_learning_rates(sized_page, live_server):
     assert summary.get_attribute("data-verdict") == "disagree"
     assert "too large" in summary.inner_text()
     assert no_sideways_scroll(page)
+    if page.lesson_width in (1280, 390):
+        assert axe_violations(page) == []
     save_screenshot(page, f"sgd-step-large-{page.lesson_width}px")

@@ -105,6 +105,7 @@ export function mount(root, current) {
   const canvas = el('canvas', { className: 'attr-canvas', width: 28, height: 28 });
   canvas.dataset.testid = 'attr-heatmap';
   canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', 'Attribution heatmap (none computed yet)');
   const legend = el('div', { className: 'attr-legend' });
   legend.dataset.testid = 'attr-legend';
   const numbers = el('div', { className: 'attr-numbers' });
