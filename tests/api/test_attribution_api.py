@@ -199,3 +199,21 @@ def test_any_options_give_200_or_a_4xx_envelope_never_500(client, method, option
     assert response.status_code in (200, 422), response.text
     if response.status_code == 422:
         assert set(response.json()["error"]) >= {"code", "message"}
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=st.dictionaries(
+    st.sampled_from(["method", "layer", "n_samples", "sigma", "steps", "patch", "stride",
+                     "baseline", "target", "colour"]),
+    st.one_of(st.sampled_from(METHODS), st.text(max_size=10),
+              st.integers(-10**6, 10**6).map(str)),
+    max_size=6,
+))
+def test_any_multipart_fields_give_200_or_a_4xx_envelope_never_500(client, digit_png, fields):
+    png, _, _ = digit_png
+    response = client.post(URL.format("lenet5"), files={"image": ("7.png", png, "image/png")},
+                           data=fields)
+    assert response.status_code in (200, 400, 422), response.text
+    if response.status_code != 200:
+        assert {"code", "message"} <= set(response.json()["error"])
