@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import (
+    attribution,
     inspect,
     lessons,
     lessons_colour,
@@ -20,9 +21,9 @@ from app.api import (
     pages,
     receptive,
     samples,
+    sgd_step,
     traces,
 )
-from app.api import attribution, sgd_step
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.limits import install_limits

@@ -178,8 +178,9 @@ def test_unknown_model_and_media_type(client):
 
 
 OPTION_VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=12), st.lists(st.integers(-5, 40), max_size=4),
+    st.none(), st.booleans(), st.integers(-10**12, 10**12),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12),
+    st.lists(st.integers(-5, 40), max_size=4),
 )
 
 

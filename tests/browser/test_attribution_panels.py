@@ -102,7 +102,8 @@ def test_take_one_step_small_and_large_learning_rates(sized_page, live_server):
     reference = httpx.post(f"{live_server}/api/v1/models/lenet5/sgd-step",
                            json={"sample": 0, "target": 3, "lr": 0.0001}, timeout=60).json()
     assert reference["loss_after"] == pytest.approx(small["loss_after"], rel=1e-9)
-    assert page.locator("[data-testid=sgd-maps] canvas.sgd-map").count() == 12  # conv1: 6 before, 6 after
+    # conv1's 6 channels, before and after
+    assert page.locator("[data-testid=sgd-maps] canvas.sgd-map").count() == 12
     assert page.locator("[data-testid=sgd-updates] tr").count() == 1 + 10
     assert no_sideways_scroll(page)
     save_screenshot(page, f"sgd-step-small-{page.lesson_width}px")

@@ -79,7 +79,7 @@ def test_grad_cam_matches_the_trace_output_and_its_logit_gradient(which, node, r
     cams = [attr.grad_cam(graph, x, k, node) for k in range(10)]
     assert_equal_up_to_rounding(cams[target].activation, lt.output)
     coeff = trace.probabilities[0] - np.eye(10)[target]
-    assert_equal_up_to_rounding(sum(c * cam.gradient for c, cam in zip(coeff, cams)),
+    assert_equal_up_to_rounding(sum(c * cam.gradient for c, cam in zip(coeff, cams, strict=True)),
                                 lt.grad_output)
     weights = cams[target].gradient[0].mean(axis=(1, 2))
     direct = np.maximum((weights[:, None, None] * lt.output[0]).sum(axis=0), 0)
