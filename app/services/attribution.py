@@ -117,6 +117,26 @@ def _occlusion_geometry(x: np.ndarray, options: AttributionOptions) -> None:
         )
 
 
+def network_input_of(model, network_input: np.ndarray, dtype) -> np.ndarray:
+    """The request's input as the model's batch of one, in dtype; 422 when it does not fit
+    the model's input."""
+    try:
+        return model.prepare(np.asarray(network_input)[None]).astype(dtype)
+    except ValueError as exc:
+        raise ApiError(422, "input_shape_mismatch", f"this input does not fit model "
+                       f"{model.id!r}: {exc}", input_shape=list(model.input_shape)) from None
+
+
+def check_classifier(model, logits: np.ndarray) -> None:
+    """422 unless the graph ends in (1, classes) logits."""
+    if logits.ndim != 2 or logits.shape[1] != len(model.classes):
+        raise ApiError(
+            422, "not_a_classifier",
+            f"model {model.id!r} outputs {list(logits.shape[1:])}, not one logit per class "
+            f"({len(model.classes)}): attribution and the SGD step need a classifier",
+        )
+
+
 def network_of(model):
     """The model's Graph in the dtype attribution runs in (a copy for float64)."""
     graph = model.network
@@ -168,14 +188,16 @@ def attribute(model, network_input: np.ndarray, options: AttributionOptions) -> 
     response body. Raises ApiError (422) for options this model or input cannot take."""
     check_options(options)
     graph, dtype = network_of(model)
-    x = model.prepare(np.asarray(network_input)[None]).astype(dtype)
+    x = network_input_of(model, network_input, dtype)
+    with np.errstate(all="ignore"):
+        logits = graph.predict(x)
+    check_classifier(model, logits)
     layer = None
     if options.method == "grad_cam":
         layer = _grad_cam_layer(model, graph, x.shape, options.layer)
     elif options.method == "occlusion":
         _occlusion_geometry(x, options)
     with np.errstate(all="ignore"):
-        logits = graph.predict(x)
         t = _target(model, logits, options.target)
         heatmap, kind, extra = _run(options.method, graph, x, t, options, layer)
     probs = np.exp(logits[0] - logits[0].max())

@@ -16,7 +16,12 @@ import numpy as np
 from app.nn.graph import Graph
 from app.nn.losses import softmax_cross_entropy
 from app.nn.trace import summary
-from app.services.attribution import FLOAT64_PARAMETERS, json_floats
+from app.services.attribution import (
+    FLOAT64_PARAMETERS,
+    check_classifier,
+    json_floats,
+    network_input_of,
+)
 from app.services.encoding import NonFiniteError, encode_tensor
 from app.services.errors import ApiError
 
@@ -77,10 +82,12 @@ def sgd_step(
                        f"has classes 0 to {classes - 1}", field="target", classes=classes)
     dtype = np.float64 if model.network.parameter_count <= FLOAT64_PARAMETERS else np.float32
     graph = _copy(model.network, dtype)
-    x = model.prepare(np.asarray(network_input)[None]).astype(dtype)
+    x = network_input_of(model, network_input, dtype)
     with np.errstate(all="ignore"):
+        logits = graph.predict(x)
+        check_classifier(model, logits)
         if target is None:
-            target = int(graph.predict(x)[0].argmax())
+            target = int(logits[0].argmax())
         loss0, logits0, probs0, grads = loss_and_gradient(graph, x, target)
         g2 = _dot(grads, grads)
         g_norm = float(np.sqrt(g2))

@@ -218,3 +218,29 @@ def test_any_multipart_fields_give_200_or_a_4xx_envelope_never_500(client, digit
     assert response.status_code in (200, 400, 422), response.text
     if response.status_code != 200:
         assert {"code", "message"} <= set(response.json()["error"])
+
+
+def _registered(model_id, graph, input_shape=(1, 28, 28), classes=10):
+    from app.models.registry import Architecture, Model
+
+    arch = Architecture(model_id, model_id, "a test graph", spec=[], input_shape=input_shape,
+                        classes=tuple(str(k) for k in range(classes)))
+    register_model(Model(arch, graph))
+
+
+def test_a_graph_that_is_no_classifier_and_an_input_that_does_not_fit_are_422s(client):
+    from app.nn import Conv2d, Graph
+
+    _registered("attr-test-maps", Graph([Conv2d(1, 2, 3, padding=1)]))
+    _registered("attr-test-colour", Graph([Conv2d(3, 2, 3)]), input_shape=(3, 28, 28))
+    try:
+        for url, body in ((URL, {"sample": 1}),
+                          ("/api/v1/models/{}/sgd-step", {"sample": 1, "lr": 0.1})):
+            maps = client.post(url.format("attr-test-maps"), json=body)
+            assert maps.status_code == 422 and maps.json()["error"]["code"] == "not_a_classifier"
+            colour = client.post(url.format("attr-test-colour"), json=body)
+            assert colour.status_code == 422, colour.text
+            assert colour.json()["error"]["code"] == "input_shape_mismatch"
+    finally:
+        unregister_model("attr-test-maps")
+        unregister_model("attr-test-colour")
