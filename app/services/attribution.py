@@ -118,10 +118,14 @@ def _occlusion_geometry(x: np.ndarray, options: AttributionOptions) -> None:
 
 
 def network_input_of(model, network_input: np.ndarray, dtype) -> np.ndarray:
-    """The request's input as the model's batch of one, in dtype; 422 when it does not fit
-    the model's input."""
+    """The request's input as the model's batch of one, in dtype: the network's own input
+    (1, *input_shape) as it is (an exact tensor, an image already preprocessed), anything
+    else (an image (H, W) or (C, H, W)) through model.prepare; 422 when it does not fit."""
+    arr = np.asarray(network_input)
+    if arr.shape == (1, *model.input_shape):
+        return arr.astype(dtype)
     try:
-        return model.prepare(np.asarray(network_input)[None]).astype(dtype)
+        return model.prepare(arr[None]).astype(dtype)
     except ValueError as exc:
         raise ApiError(422, "input_shape_mismatch", f"this input does not fit model "
                        f"{model.id!r}: {exc}", input_shape=list(model.input_shape)) from None
