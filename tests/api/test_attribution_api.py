@@ -228,7 +228,7 @@ def _registered(model_id, graph, input_shape=(1, 28, 28), classes=10):
     register_model(Model(arch, graph))
 
 
-def test_a_graph_that_is_no_classifier_and_an_input_that_does_not_fit_are_422s(client):
+def test_a_graph_that_is_no_classifier_and_an_image_for_a_colour_model_are_422s(client):
     from app.nn import Conv2d, Graph
 
     _registered("attr-test-maps", Graph([Conv2d(1, 2, 3, padding=1)]))
@@ -240,7 +240,42 @@ def test_a_graph_that_is_no_classifier_and_an_input_that_does_not_fit_are_422s(c
             assert maps.status_code == 422 and maps.json()["error"]["code"] == "not_a_classifier"
             colour = client.post(url.format("attr-test-colour"), json=body)
             assert colour.status_code == 422, colour.text
-            assert colour.json()["error"]["code"] == "input_shape_mismatch"
+            assert colour.json()["error"]["code"] == "image_input_unsupported"
     finally:
         unregister_model("attr-test-maps")
         unregister_model("attr-test-colour")
+
+
+def test_an_exact_tensor_input_is_explained_exactly(client):
+    """The inspect parser's exact tensor: the heatmap is the saliency of exactly that array."""
+    from app.services.encoding import encode_tensor
+
+    x = np.random.default_rng(0).uniform(0, 1, (1, 1, 28, 28)).astype(np.float32)
+    tensor = {k: v for k, v in encode_tensor(x).items() if k not in ("min", "max")}
+    body = _post(client, "lenet5", tensor=tensor, method="saliency", target=2).json()
+    assert body["input"]["shape"] == [1, 28, 28], body
+    np.testing.assert_array_equal(decode_tensor(body["input"]), x[0])
+    graph = load_model("lenet5").network.astype(np.float64)
+    want = attr.logit_gradient(graph, x.astype(np.float64), 2)[1][0]
+    assert_equal_up_to_rounding(decode_tensor(body["heatmap"]), want.astype(np.float32))
+    step = client.post("/api/v1/models/lenet5/sgd-step",
+                       json={"tensor": tensor, "lr": 0.01, "target": 2})
+    assert step.status_code == 200, step.text
+    assert step.json()["loss_before"] == pytest.approx(
+        float(graph.trace(x.astype(np.float64), [2]).loss), rel=1e-12)
+
+
+def test_an_uploaded_onnx_model_is_explained_and_stepped(client):
+    """A LeNet written as torch's exporter writes it, through the model store."""
+    from tests.importers.test_onnx_models import lenet
+
+    net, out = lenet()
+    uploaded = client.post("/api/v1/models",
+                           files={"file": ("lenet.onnx", net.model(out).SerializeToString())})
+    assert uploaded.status_code == 201, uploaded.text
+    model_id = uploaded.json()["id"]
+    for method in METHODS:
+        response = _post(client, model_id, sample=3, method=method, n_samples=4, steps=8)
+        assert response.status_code == 200, (method, response.text)
+    step = client.post(f"/api/v1/models/{model_id}/sgd-step", json={"sample": 3, "lr": 0.01})
+    assert step.status_code == 200, step.text
