@@ -76,6 +76,17 @@ def test_attribution_panel_explains_the_shown_digit(sized_page, live_server):
         assert axe_violations(page) == []
     save_screenshot(page, f"attribution-gradcam-{page.lesson_width}px")
 
+    page.select_option("[data-testid=attr-method]", "occlusion")
+    page.fill("[data-testid=attr-patch]", "6")
+    with page.expect_response(lambda r: r.url.endswith("/attribution")) as answer:
+        page.click("[data-testid=attr-run]")
+    occluded = answer.value.json()
+    assert occluded["patch"] == [6, 6] and occluded["resolution"] == [12, 12]
+    wait_for_text(page, "[data-testid=attr-legend]", "logit drop")
+    wait_for_text(page, "[data-testid=attr-numbers]", "12×12 patch positions")
+    assert _canvas_has_colour(page, "attr-heatmap")
+    save_screenshot(page, f"attribution-occlusion-{page.lesson_width}px")
+
 
 def _step(page, position: str) -> dict:
     page.locator("[data-testid=sgd-lr]").evaluate(

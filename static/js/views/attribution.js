@@ -23,7 +23,7 @@ export const METHODS = [
   ['integrated_gradients', 'Integrated gradients', 'How does each pixel account for the score, relative to a baseline image?',
     'A_i = (x_i − x′_i) · ∫₀¹ ∂y_t/∂x_i(x′ + α(x − x′)) dα (trapezoid rule). Completeness: Σ A_i = y_t(x) − y_t(x′).'],
   ['occlusion', 'Occlusion', 'Which regions, hidden, make the score drop most?',
-    'drop = y_t(x) − y_t(x with a patch set to the baseline), for every patch position; each pixel shows the mean drop of the patches covering it.'],
+    'drop = y_t(x) − y_t(x with a patch set to the baseline), for every patch position; each pixel shows the mean drop of the patches covering it. Red: hiding it lowers y_t (evidence for the class); blue: hiding it raises y_t.'],
 ];
 
 const PARAMS = [
