@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import (
+    attribution,
     inspect,
     lessons,
     lessons_autoencoder,
@@ -22,6 +23,7 @@ from app.api import (
     pages,
     receptive,
     samples,
+    sgd_step,
     traces,
 )
 from app.api.docs import install_docs
@@ -84,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lessons_text.router)
     app.include_router(lessons_autoencoder.router)
     app.include_router(lessons_activations.router)
+    app.include_router(attribution.router)
+    app.include_router(sgd_step.router)
     install_docs(app)
     app.include_router(pages.router)
     app.include_router(lessons_pages.router)

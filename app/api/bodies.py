@@ -154,9 +154,12 @@ def parse_json_body(raw: bytes, settings: Settings) -> InspectInput:
     )
 
 
-async def parse_multipart_body(request: Request, settings: Settings) -> InspectInput:
+async def parse_multipart_body(
+    request: Request, settings: Settings, extra_fields: tuple[str, ...] = ()
+) -> InspectInput:
     """multipart/form-data with a file field `image` and optional `target`, `encoding`,
-    `include` (repeatable) -> InspectInput."""
+    `include` (repeatable) -> InspectInput. `extra_fields` are accepted and left to the
+    caller (`await request.form()` returns the same parsed form)."""
     try:
         form = await request.form(
             max_files=settings.max_multipart_files,
@@ -170,11 +173,12 @@ async def parse_multipart_body(request: Request, settings: Settings) -> InspectI
             400, "invalid_multipart", f"could not read the multipart body: {exc.detail}"
         ) from None
     try:
-        unknown = sorted(set(form.keys()) - set(FORM_FIELDS))
+        unknown = sorted(set(form.keys()) - set(FORM_FIELDS) - set(extra_fields))
         if unknown:
             raise ApiError(
                 422, "invalid_input",
-                f"unknown form field(s) {', '.join(unknown)}; known: {', '.join(FORM_FIELDS)}",
+                f"unknown form field(s) {', '.join(unknown)}; known: "
+                f"{', '.join(FORM_FIELDS + tuple(extra_fields))}",
             )
         upload = form.get("image")
         if not isinstance(upload, UploadFile):

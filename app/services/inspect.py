@@ -127,6 +127,21 @@ def image_input(
     return x, steps
 
 
+def request_input(
+    model, source: InspectInput, settings: Settings, timings: dict[str, float] | None = None
+) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """The one input path of every per-input endpoint (inspect, attribution, sgd-step): an
+    exact tensor as is, or an image through `image_input` -> (float32 (1, *model.input_shape),
+    the preprocessing steps). Sets timings["decode"]. Raises ApiError."""
+    timings = {} if timings is None else timings
+    tick = time.perf_counter()
+    if source.tensor is not None:
+        network_input = decode_input_tensor(source.tensor, model.input_shape)
+        timings["decode"] = _ms(tick)
+        return network_input, []
+    return image_input(model, source, settings, timings)
+
+
 def inspect_image(
     model_id: str, source: InspectInput, settings: Settings, store: TraceStore | None = None
 ) -> dict[str, Any]:
@@ -144,12 +159,7 @@ def inspect_image(
     timings = dict(source.timings_ms)
 
     tick = time.perf_counter()
-    if source.tensor is not None:
-        network_input = decode_input_tensor(source.tensor, model.input_shape)
-        timings["decode"] = _ms(tick)
-        steps: list[tuple[str, np.ndarray]] = []
-    else:
-        network_input, steps = image_input(model, source, settings, timings)
+    network_input, steps = request_input(model, source, settings, timings)
     timings["preprocess"] = round(_ms(tick) - timings["decode"], 3)
     body = inspect_input(model, network_input, source, settings, store, steps, timings)
     # No ink found: the network saw all zeros, and the last preprocessing step says "blank".

@@ -11,6 +11,8 @@ import { autoTarget, renderTargetControls } from './views/target.js';
 import { mountTour } from './tour.js';
 import { linkedStart, mountLink } from './url_state.js';
 import { createTraceSession, inlineWeights } from './trace_session.js';
+import { mount as mountAttribution } from './views/attribution.js';
+import { mount as mountSgdStep } from './views/sgd_step.js';
 
 // Parts of the trace the page asks for; the backward side also shows the pooling masks and
 // weight gradients. The weights (which the detail views' arithmetic needs) do not change from
@@ -80,6 +82,9 @@ export function mount(root) {
   const session = createTraceSession();
 
   const NO_INPUT = 'No input yet: upload, draw or pick a sample.';
+  const current = () => ({ modelId: state.modelId, input: state.input, classes: state.trace?.classes });
+  mountAttribution(byId('attribution-panel'), current);
+  mountSgdStep(byId('sgd-step-panel'), current);
 
   /** Mark the shown result as belonging to an earlier input (dimmed, and said so) or not. */
   function setStale(stale) {

@@ -27,6 +27,7 @@ OPERATIONS = {
     "receptive_field", "list_receptive_field_presets",
     "get_trace_layer", "fetch_trace_layer", "upload_model", "delete_model",
 }
+OPERATIONS |= {"attribution", "sgd_step"}
 OPERATIONS |= {f"lesson_{name}" for name in (  # /api/v1/lessons/...
     "perceptron_dataset", "perceptron_train", "fc_as_conv", "fc_as_conv_map", "conv_matrix",
     "mlp_matrix_form", "mlp_parameters", "mlp_shift", "equivariance", "equivariance_curve",
@@ -87,7 +88,7 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     ops = {
         name: importlib.import_module(f"convscope_client.api.{tag}.{name}")
         for tag in ("health", "models", "inspect", "samples", "receptive_field", "lessons",
-                    "traces")
+                    "traces", "attribution", "training")
         for name in OPERATIONS
         if (Path(api.__file__).parent / tag / f"{name}.py").exists()
     }
@@ -151,6 +152,18 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     recurrent = lstm.layers[1].recurrent
     assert isinstance(recurrent, m.RecurrentTrace) and recurrent.steps == 28
     assert isinstance(recurrent.directions[0].gates.f, m.TensorBase64)
+
+    cam = ops["attribution"].sync(
+        "lenet5", client=client,
+        body=m.AttributionJsonRequest(sample=7, method=m.AttributionJsonRequestMethod.GRAD_CAM),
+    )
+    assert isinstance(cam, m.AttributionResponse), cam
+    assert cam.layer == "pool2" and isinstance(cam.heatmap, m.TensorBase64)
+    step = ops["sgd_step"].sync(
+        "lenet5", client=client, body=m.SgdStepJsonRequest(sample=7, target=3, lr=0.01)
+    )
+    assert isinstance(step, m.SgdStepResponse), step
+    assert step.loss_after < step.loss_before and step.parameters[0].name == "conv1.weight"
 
     from tests.importers.test_onnx_models import lenet
 
