@@ -134,8 +134,11 @@ def render(
         "### Machine\n\n" + table(["", ""], list(machine.items())),
         "### Networks\n\nforward+backward includes the fused softmax cross-entropy. "
         "`baseline` is the first implementation (bench/baseline.py) measured in the same run; "
-        "`conv threads`: the same core with its convolutions' batch chunks on one thread per "
-        "CPU (`app.nn.functional.set_num_threads`).\n\n" + network_table(rows, peak),
+        "the current core is timed on 1 thread (`app.nn.set_num_threads(1)`, as a server "
+        "whose request threads fill the CPUs runs it); `conv threads`: the core with its "
+        "default budget, one thread per CPU (convolution calls of at least 1 M "
+        "multiply-accumulates share their batch chunks, app.nn.threads).\n\n"
+        + network_table(rows, peak),
         "### Layers (current implementation)\n\n" + layer_table(rows),
         "### Inspect endpoint\n\n" + server_section(server),
         "### Training\n\n" + training_section(training, training_skipped),
