@@ -1,9 +1,9 @@
 """Same-run A/B of the core's speed switches, interleaved so that a shared machine's load
 falls on every variant alike: median and min of each variant, in ms.
 
-    python -m bench.ab threads      # networks: default threads vs 1 thread vs baseline
+    python -m bench.ab threads      # networks: all CPUs' threads vs 1 thread vs baseline
     python -m bench.ab depthwise    # depthwise convs: gradients tap by tap vs im2col
-    python -m bench.ab training     # lenet5 training epochs, default threads vs 1 thread
+    python -m bench.ab training     # lenet5 training epochs, all CPUs' threads vs 1 thread
 
 BLAS is pinned to 1 thread, as in `make bench` and the server.
 """
@@ -99,7 +99,7 @@ def ab_threads(rounds: int) -> None:
             inner = 20 if batch == 1 else 3
             report(f"{name} b{batch} fwd+bwd float32 (median / min of rounds)", interleave({
                 "1 thread": ({"threads": 1}, run),
-                "default threads": ({}, run),
+                "all CPUs": ({}, run),
                 "baseline": ({"threads": 1}, base),
             }, rounds, inner))
 
@@ -129,16 +129,16 @@ def ab_depthwise(rounds: int) -> None:
         report(f"{title} fwd+bwd float32 (median / min of rounds)", interleave({
             "im2col, 1 thread": ({"threads": 1, "tapwise": False}, run),
             "tap-by-tap grads, 1 thread": ({"threads": 1}, run),
-            "tap-by-tap grads, default threads": ({}, run),
+            "tap-by-tap grads, all CPUs": ({}, run),
         }, rounds, inner))
 
 
 def ab_training(rounds: int) -> None:
     from bench.training import run_training
 
-    results: dict[str, list[float]] = {"1 thread": [], "default threads": []}
+    results: dict[str, list[float]] = {"1 thread": [], "all CPUs": []}
     for _ in range(rounds):
-        for name, cfg in (("1 thread", {"threads": 1}), ("default threads", {})):
+        for name, cfg in (("1 thread", {"threads": 1}), ("all CPUs", {})):
             with config(**cfg):
                 results[name].append(run_training(epochs=1).images_per_s)
     for name, values in results.items():

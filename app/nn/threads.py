@@ -8,10 +8,12 @@ in chunk order, so a weight gradient summed over chunks does not depend on which
 which chunk. Smaller calls (a batch-1 LeNet, every batch of 1: the chunks are batch items)
 stay on the caller's thread, where a hand-off would cost more than it saves.
 
-The budget is process-wide. It defaults to the CPUs this process may use, which is right
-for training and benchmarks. A server that already runs one request thread per CPU sets it
-to 1 (`set_num_threads(1)`), so that its request threads and the core's threads together
-do not exceed the CPUs; app/api/limits.py does so when it builds its CPU pool.
+The budget is process-wide and defaults to 1 thread: on a shared 2-CPU machine that never
+had a second CPU free, a second thread made batch-64 passes 0.61-0.94x as fast in same-run
+A/Bs (bench/results.md). A process that owns its CPUs opts in with the environment variable
+CONVSCOPE_NN_THREADS (a count, or "auto" for one per available CPU), read once at import,
+or with set_num_threads(n). A server whose request threads already fill the CPUs keeps 1,
+so that its request threads and the core's threads together do not exceed the CPUs.
 """
 
 from __future__ import annotations
@@ -50,13 +52,30 @@ def _pool(threads: int) -> tuple[int, ThreadPoolExecutor | None]:
     return (threads, ThreadPoolExecutor(threads - 1, "convscope-nn") if threads > 1 else None)
 
 
+ENV_THREADS = "CONVSCOPE_NN_THREADS"
+
+
+def default_threads(environ=os.environ) -> int:
+    """The budget at import: CONVSCOPE_NN_THREADS as a count >= 1, "auto" for one thread per
+    available CPU, 1 when unset or empty; anything else is refused with a message naming
+    the variable."""
+    text = environ.get(ENV_THREADS, "").strip().lower()
+    if not text:
+        return 1
+    if text == "auto":
+        return available_cpus()
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise ValueError(f"{ENV_THREADS} must be a count >= 1 or 'auto', got {text!r}")
+
+
 # (threads, pool): replaced whole by set_num_threads, so a call sees one consistent pair.
-_executor: tuple[int, ThreadPoolExecutor | None] = _pool(available_cpus())
+_executor: tuple[int, ThreadPoolExecutor | None] = _pool(default_threads())
 
 
 def set_num_threads(threads: int) -> None:
     """Let one convolution call use up to `threads` threads (process-wide; the default is
-    the number of CPUs available). Outputs and input gradients equal the single-thread ones
+    1, or CONVSCOPE_NN_THREADS). Outputs and input gradients equal the single-thread ones
     up to float rounding (each part makes its own BLAS calls); weight gradients are summed
     over the parts in another order. Servers whose request threads already fill the CPUs
     set 1."""

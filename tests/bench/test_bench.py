@@ -105,7 +105,7 @@ def test_threaded_convolutions_compute_what_the_first_implementation_does(monkey
         x, targets = rng.random((4, *shape)), np.array([1, 2, 3, 4])
         new_trace = network.trace(x, targets)
     finally:
-        threads.set_num_threads(threads.available_cpus())
+        threads.set_num_threads(threads.default_threads())
     old_trace = baseline_network(network).trace(x, targets)
     np.testing.assert_allclose(new_trace.logits, old_trace.logits, rtol=1e-12)
     np.testing.assert_allclose(new_trace.input_grad, old_trace.input_grad, rtol=1e-12, atol=1e-15)

@@ -1,5 +1,5 @@
 """app.nn.threads: a convolution big enough to pay splits its batch over the core's threads
-(by default one per CPU) and gives the single-thread results up to rounding; small calls
+(1 unless CONVSCOPE_NN_THREADS or set_num_threads says more) and gives the single-thread results up to rounding; small calls
 (batch 1, LeNet-sized) stay on the caller's thread; bad thread counts are refused."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def two_threads(monkeypatch):
     monkeypatch.setattr(T, "idle_cpus", lambda: 2)
     F.set_num_threads(2)
     yield
-    F.set_num_threads(T.available_cpus())
+    F.set_num_threads(T.default_threads())
 
 
 def net() -> Sequential:
@@ -76,16 +76,27 @@ def test_grouped_conv_on_two_threads_gives_the_one_thread_result(two_threads, gr
     np.testing.assert_allclose(grads2["weight"], grads1["weight"], rtol=1e-10)
 
 
-def test_the_default_budget_is_one_thread_per_available_cpu():
-    # In a fresh process: a server built earlier in this session may have set another budget.
+@pytest.mark.parametrize(("env", "expected"), [(None, "1"), ("", "1"), ("2", "2"),
+                                                 ("auto", "cpus"), (" AUTO ", "cpus")])
+def test_the_default_budget_is_one_thread_unless_the_environment_asks_for_more(env, expected):
+    # In a fresh process: the budget is read once, at import.
     code = (
         "from app.nn import get_num_threads; from app.nn.threads import available_cpus; "
         "print(get_num_threads(), available_cpus())"
     )
+    environ = {k: v for k, v in os.environ.items() if k != T.ENV_THREADS}
+    if env is not None:
+        environ[T.ENV_THREADS] = env
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).resolve().parents[2])
+                         check=True, cwd=Path(__file__).resolve().parents[2], env=environ)
     threads, cpus = map(int, out.stdout.split())
-    assert threads == cpus >= 1
+    assert threads == (cpus if expected == "cpus" else int(expected))
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "two", "1.5"])
+def test_a_thread_count_in_the_environment_that_is_not_a_count_is_refused(bad):
+    with pytest.raises(ValueError, match="CONVSCOPE_NN_THREADS"):
+        T.default_threads({T.ENV_THREADS: bad})
 
 
 def test_small_calls_stay_on_one_thread_and_big_ones_share_their_chunks(two_threads):
@@ -140,7 +151,7 @@ def test_depthwise_conv_on_several_threads_gives_the_one_thread_result(threads, 
         y1, cache1 = layer.forward(x)
         dx1, grads1 = layer.backward(y1, cache1)
     finally:
-        F.set_num_threads(T.available_cpus())
+        F.set_num_threads(T.default_threads())
     np.testing.assert_allclose(y2, y1, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dx2, dx1, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(grads2["weight"], grads1["weight"], rtol=1e-10)
