@@ -8,7 +8,7 @@ convolution is the other way round; pooling gathers forward and scatters backwar
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from app.nn.depthwise import depthwise_input_grad, depthwise_weight_grad
 from app.nn.threads import (  # noqa: F401 - set/get_num_threads, batch_chunks re-exported
@@ -133,6 +133,9 @@ def correlate(
     with no block-diagonal weight built."""
     n, c_out = xp.shape[0], weight.shape[0]
     oh, ow = out_size
+    rows_follow = xp.strides[2] == xp.shape[3] * xp.strides[3]  # one flat run per plane
+    if stride == (1, 1) and groups == 1 and rows_follow and rows_pay_off(c_out, ow, xp.shape[3]):
+        return correlate_rows(xp, weight, dilation, out_size)
     w2d = np.ascontiguousarray(weight).reshape(c_out, -1)
     w3d = w2d.reshape(groups, c_out // groups, w2d.shape[1])
     y = np.empty((n, c_out, oh * ow), np.result_type(xp, weight))
@@ -150,6 +153,49 @@ def correlate(
 
     run_chunks(work, *split_batch(n, values * xp.itemsize, n * c_out // groups * values))
     return y.reshape(n, c_out, oh, ow)
+
+
+def rows_pay_off(c_out: int, out_w: int, padded_w: int) -> bool:
+    """Whether correlate_rows beats im2col for a stride-1 correlation: it computes
+    padded_w - out_w wasted columns per output row, which costs matmul work in proportion
+    to C_out, and saves the short-row copies of im2col. Same-run A/B, float32, CPU time:
+    1.13-1.5x faster at C_out <= 64 (LeNet, TinyVGG, a 64-channel 56x56 ResNet layer), 0.93x
+    at 256 channels on 14x14; the rule keeps the latter on im2col."""
+    return c_out * (padded_w - out_w) <= 8 * out_w
+
+
+def correlate_rows(
+    xp: np.ndarray, weight: np.ndarray, dilation: Pair, out_size: Pair
+) -> np.ndarray:
+    """`correlate` at stride 1, groups 1, computed on whole padded rows: output (i, j) for
+    j < W_pad is flat position i*W_pad + j of each plane, and the tap (c, a, b) reads flat
+    position i*W_pad + j + a*dH*W_pad + b*dW. So each im2col row is one contiguous run of
+    the flat input ((H_out - 1)*W_pad + W_out values) and the copy moves long runs instead
+    of W_out-long rows. The matmul also computes the W_pad - W_out columns past each
+    output row's end, which are dropped. Needs each plane's rows one after another in
+    memory (strides[2] == W_pad * strides[3]), as pad2d makes them."""
+    n, c, _, wp = xp.shape
+    c_out, _, kh, kw = weight.shape
+    (oh, ow), (dh, dw) = out_size, dilation
+    length = (oh - 1) * wp + ow
+    w2d = np.ascontiguousarray(weight).reshape(c_out, -1)
+    y = np.empty((n, c_out, oh, ow), np.result_type(xp, weight))
+    values = c * kh * kw * length
+    sn, sc, sh, sw = xp.strides
+
+    def work(chunk: slice) -> None:
+        x = xp[chunk]
+        m = x.shape[0]
+        taps = as_strided(x, (m, c, kh, kw, length), (sn, sc, sh * dh, sw * dw, sw),
+                          writeable=False)
+        cols = _scratch(chunk, values, xp.dtype).reshape(m, c, kh, kw, length)
+        cols[...] = taps
+        wide = np.empty((m, c_out, oh * wp), y.dtype)
+        np.matmul(w2d, cols.reshape(m, -1, length), out=wide[:, :, :length])
+        y[chunk] = wide.reshape(m, c_out, oh, wp)[..., :ow]
+
+    run_chunks(work, *split_batch(n, values * xp.itemsize, n * c_out * values))
+    return y
 
 
 def correlate_weight_grad(
