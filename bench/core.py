@@ -58,8 +58,9 @@ class CoreRow:
     dtype: str
     phase: str  # one of PASSES
     # "current" (the core on 1 thread); "baseline" (the first implementation,
-    # bench/baseline.py, 1 thread); or "threads": the core with its default thread budget
-    # (one per CPU; conv calls of >= 1 M MACs share their chunks, see app.nn.threads)
+    # bench/baseline.py, 1 thread); or "threads": the core with one thread per CPU
+    # (CONVSCOPE_NN_THREADS=auto: conv calls of >= 1 M MACs share their chunks,
+    # see app.nn.threads)
     impl: str
     timing: Timing
     flops: int

@@ -139,3 +139,13 @@ def test_depthwise_conv_computes_what_the_first_implementation_does_with_a_dense
     diagonal = grads0["weight"][np.arange(4), np.arange(4)][:, None]
     np.testing.assert_allclose(grads["weight"], diagonal, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(grads["bias"], grads0["bias"], rtol=1e-12)
+
+
+def test_the_training_section_reports_images_per_cpu_second_against_the_target():
+    from bench.report import training_section
+    from bench.training import TrainingReport
+
+    report = TrainingReport(5000, 64, [2.5, 2.0], {"forward": 4.0}, cpu_seconds=2.5)
+    text = training_section(report)
+    assert "2,500 images/s" in text  # the best epoch's wall clock
+    assert "per second of CPU time 4,000 images" in text and "target: 4,000/s" in text

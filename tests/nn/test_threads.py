@@ -1,6 +1,7 @@
 """app.nn.threads: a convolution big enough to pay splits its batch over the core's threads
-(1 unless CONVSCOPE_NN_THREADS or set_num_threads says more) and gives the single-thread results up to rounding; small calls
-(batch 1, LeNet-sized) stay on the caller's thread; bad thread counts are refused."""
+(1 unless CONVSCOPE_NN_THREADS or set_num_threads says more) and gives the single-thread
+results up to rounding; small calls (batch 1, LeNet-sized) stay on the caller's thread;
+bad thread counts are refused."""
 
 from __future__ import annotations
 
