@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
-SECTIONS = ("core", "layers", "baseline", "server", "training", "traces")
+SECTIONS = ("core", "layers", "baseline", "server", "training", "traces", "onnx")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -118,6 +118,14 @@ def main(argv=None) -> int:
         with threadpool_limits(limits=1, user_api="blas"):
             traces = run_traces(64 if args.quick else 224, 1 if args.quick else 2)
 
+    onnx = None
+    if "onnx" not in skip:
+        from bench.onnx_models import run_onnx
+
+        print("bench: ONNX models (ResNet-18 shape, through the API)", file=sys.stderr)
+        with threadpool_limits(limits=1, user_api="blas"):
+            onnx = run_onnx(64 if args.quick else 224, 1 if args.quick else 2)
+
     # Training last: it makes the process keep freed memory (app.nn.memory), as
     # `convscope train` does, which would change the other sections' figures.
     training, training_skipped = None, ""
@@ -138,6 +146,10 @@ def main(argv=None) -> int:
         machine, peaks["float32", args.blas_threads], rows, server, training,
         training_skipped, traces,
     )
+    if onnx is not None:
+        from bench.onnx_models import onnx_section
+
+        text += "\n\n### ONNX models\n\n" + onnx_section(onnx)
     print(text)
     if not args.no_write:
         report.write_results(args.out, text)

@@ -25,12 +25,13 @@ TYPES_IMPORT = "from ...types import Response, UNSET"
 OPERATIONS = {
     "healthz", "list_models", "get_model", "inspect", "list_samples", "get_sample_image",
     "receptive_field", "list_receptive_field_presets",
-    "get_trace_layer", "fetch_trace_layer",
+    "get_trace_layer", "fetch_trace_layer", "upload_model", "delete_model",
 }
 OPERATIONS |= {f"lesson_{name}" for name in (  # /api/v1/lessons/...
     "perceptron_dataset", "perceptron_train", "fc_as_conv", "fc_as_conv_map", "conv_matrix",
     "mlp_matrix_form", "mlp_parameters", "mlp_shift", "equivariance", "equivariance_curve",
-    "colour_conv", "colour_gallery", "text_cnn_inspect")}
+    "colour_conv", "colour_gallery", "text_cnn_inspect", "autoencoder_inspect",
+    "autoencoder_scatter", "activations")}
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +152,18 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     assert isinstance(recurrent, m.RecurrentTrace) and recurrent.steps == 28
     assert isinstance(recurrent.directions[0].gates.f, m.TensorBase64)
 
+    from tests.importers.test_onnx_models import lenet
+
+    net, out = lenet()
+    onnx_bytes = net.model(out).SerializeToString()
+    card = ops["upload_model"].sync(client=client, body=m.ModelUploadForm(
+        file=types.File(payload=io.BytesIO(onnx_bytes), file_name="lenet.onnx"), name="up"))
+    assert isinstance(card, m.StoredModelCard) and card.name == "up", card
+    deleted = ops["delete_model"].sync_detailed(card.id, client=client)
+    assert deleted.status_code == 204
+    refused = ops["delete_model"].sync("lenet5", client=client)
+    assert isinstance(refused, m.ErrorResponse) and refused.error.code == "model_not_deletable"
+
     presets = ops["list_receptive_field_presets"].sync(client=client)
     assert any(p.id == "alexnet" for p in presets)
     field = ops["receptive_field"].sync(
@@ -192,6 +205,10 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
         client=client, body=m.TextInspectRequest(text="gdbadhe")
     )
     assert isinstance(text, m.TextInspectResponse) and text.classes[text.prediction] == "bad"
+    recon = ops["lesson_autoencoder_inspect"].sync(
+        client=client, body=m.AutoencoderInspectRequest(sample=3)
+    )
+    assert isinstance(recon, m.AutoencoderInspectResponse) and recon.head == "reconstruction"
     lesson_calls = {
         "lesson_conv_matrix": {"stride": 2, "padding": 1},
         "lesson_mlp_matrix_form": {"sample": 3},
@@ -201,6 +218,8 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
         "lesson_equivariance_curve": {"axis": m.LessonEquivarianceCurveAxis.Y},
         "lesson_colour_conv": {"seed": 1},
         "lesson_colour_gallery": {"per_class": 1},
+        "lesson_autoencoder_scatter": {"kernel_size": 4, "stride": 2},
+        "lesson_activations": {"x_min": -2.0, "x_max": 2.0, "points": 9},
     }
     for name, kwargs in lesson_calls.items():
         answer = ops[name].sync(client=client, **kwargs)

@@ -149,3 +149,12 @@ def test_the_training_section_reports_images_per_cpu_second_against_the_target()
     text = training_section(report)
     assert "2,500 images/s" in text  # the best epoch's wall clock
     assert "per second of CPU time 4,000 images" in text and "target: 4,000/s" in text
+
+
+def test_the_page_bench_graph_is_resnet18_behind_a_digit_upsampling_stem():
+    from bench.traces import digit_resnet18
+
+    model = digit_resnet18()
+    shapes = dict(zip(model.network.names, model.network.shapes((1, 1, 28, 28)), strict=True))
+    assert shapes["upsample"][1] == (1, 3, 224, 224) and shapes["fc"][1] == (1, 10)
+    assert len(model.network.names) == 70
