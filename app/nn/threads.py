@@ -32,9 +32,12 @@ T = TypeVar("T")
 # gather and the matmul that reads it stay in cache instead of streaming through memory.
 SCRATCH_BYTES = 1 << 20
 
-# A call with fewer multiply-accumulates than this stays on one thread: handing a part to
-# a pool thread and waiting for it costs tens of microseconds, about what 1 M MACs take.
-MIN_PARALLEL_MACS = 1_000_000
+# A call with fewer multiply-accumulates than this stays on one thread. A hand-off costs
+# more than its microseconds: the two threads contend for the GIL between NumPy calls, so on
+# LeNet-sized calls the caller waited (same-run A/B at load 1.4, 2 CPUs, float32 b64
+# fwd+bwd: lenet5 12.6 ms on 1 thread, 15.2 ms on 2 with a 1 M threshold, 12.6 ms with
+# 50 M; tinyvgg 141.7 ms on 1 thread, 123.1 ms with 1 M, 124.6 ms with 50 M).
+MIN_PARALLEL_MACS = 50_000_000
 
 # Chunks per thread, at least, when a call is shared.
 CHUNKS_PER_THREAD = 4

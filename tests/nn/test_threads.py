@@ -19,10 +19,15 @@ from app.nn import threads as T
 from tests.floats import assert_equal_up_to_rounding
 
 
+REAL_MIN_PARALLEL_MACS = T.MIN_PARALLEL_MACS
+
+
 @pytest.fixture
 def two_threads(monkeypatch):
-    """A budget of 2 threads, used whatever the machine's load (idle_cpus says 2)."""
+    """A budget of 2 threads, used whatever the machine's load (idle_cpus says 2), by every
+    call however small (these tests' shapes are far below the real threshold)."""
     monkeypatch.setattr(T, "idle_cpus", lambda: 2)
+    monkeypatch.setattr(T, "MIN_PARALLEL_MACS", 0)
     F.set_num_threads(2)
     yield
     F.set_num_threads(T.default_threads())
@@ -100,13 +105,17 @@ def test_a_thread_count_in_the_environment_that_is_not_a_count_is_refused(bad):
         T.default_threads({T.ENV_THREADS: bad})
 
 
-def test_small_calls_stay_on_one_thread_and_big_ones_share_their_chunks(two_threads):
-    # Batch-1 LeNet conv2: 240,000 MACs, under the threshold -> one thread.
+def test_small_calls_stay_on_one_thread_and_big_ones_share_their_chunks(two_threads,
+                                                                          monkeypatch):
+    monkeypatch.setattr(T, "MIN_PARALLEL_MACS", REAL_MIN_PARALLEL_MACS)
+    # Batch-1 LeNet conv2: 240,000 MACs; batch-64 LeNet conv2: 15.4 M -> one thread.
     assert T.split_batch(1, 150 * 100 * 4, 240_000)[1] == 1
+    assert T.split_batch(64, 150 * 100 * 4, 64 * 16 * 150 * 100)[1] == 1
     assert T.split_batch(64, 150 * 100 * 4, T.MIN_PARALLEL_MACS - 1)[1] == 1
     # A batch of one item never splits, however big.
     assert T.split_batch(1, 1 << 22, 10**9) == ([slice(0, 1)], 1)
-    chunks, threads = T.split_batch(64, 25 * 576 * 4, 64 * 6 * 576 * 25)
+    # Batch-64 TinyVGG conv2 (10 -> 10 channels, 3x3, 62x62 out): 221 M -> two threads.
+    chunks, threads = T.split_batch(64, 90 * 3844 * 4, 64 * 10 * 90 * 3844)
     assert threads == 2 and len(chunks) >= 2 * T.CHUNKS_PER_THREAD
     covered = [i for c in chunks for i in range(c.start, c.stop)]
     assert covered == list(range(64))
@@ -142,6 +151,7 @@ def test_idle_cpus_is_a_count_between_zero_and_the_machine_s_cpus():
 @pytest.mark.parametrize("threads", [2, 3])
 def test_depthwise_conv_on_several_threads_gives_the_one_thread_result(threads, monkeypatch):
     monkeypatch.setattr(T, "idle_cpus", lambda: 3)
+    monkeypatch.setattr(T, "MIN_PARALLEL_MACS", 0)
     layer = Conv2d(6, 6, 3, stride=2, padding=1, groups=6, rng=0, dtype=np.float64)
     x = np.random.default_rng(4).standard_normal((40, 6, 30, 30))
     try:
