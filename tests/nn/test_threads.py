@@ -18,7 +18,6 @@ from app.nn import functional as F
 from app.nn import threads as T
 from tests.floats import assert_equal_up_to_rounding
 
-
 REAL_MIN_PARALLEL_MACS = T.MIN_PARALLEL_MACS
 
 
