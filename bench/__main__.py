@@ -110,17 +110,6 @@ def main(argv=None) -> int:
             deadline_s=10 if args.quick else 30,
         )
 
-    training, training_skipped = None, ""
-    if "training" not in skip:
-        print("bench: training", file=sys.stderr)
-        try:
-            from bench.training import run_training
-        except ImportError as exc:
-            training_skipped = f"app.nn.train unavailable ({exc})"
-        else:
-            training = run_training(epochs=1 if args.quick else 2,
-                                    limit=256 if args.quick else None)
-
     traces = None
     if "traces" not in skip:
         from bench.traces import run_traces
@@ -136,6 +125,19 @@ def main(argv=None) -> int:
         print("bench: ONNX models (ResNet-18 shape, through the API)", file=sys.stderr)
         with threadpool_limits(limits=1, user_api="blas"):
             onnx = run_onnx(64 if args.quick else 224, 1 if args.quick else 2)
+
+    # Training last: it makes the process keep freed memory (app.nn.memory), as
+    # `convscope train` does, which would change the other sections' figures.
+    training, training_skipped = None, ""
+    if "training" not in skip:
+        print("bench: training", file=sys.stderr)
+        try:
+            from bench.training import run_training
+        except ImportError as exc:
+            training_skipped = f"app.nn.train unavailable ({exc})"
+        else:
+            training = run_training(epochs=1 if args.quick else 2,
+                                    limit=256 if args.quick else None)
 
     pinned.restore_original_limits()
     machine["load average (1 min) at end"] = f"{os.getloadavg()[0]:.2f}"

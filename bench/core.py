@@ -3,7 +3,6 @@ forward+backward, achieved GFLOP/s, and the machine's own float32 matmul peak.""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ from app.nn import Conv2d, Linear, Sequential, from_spec, softmax_cross_entropy
 from app.nn import functional as nn_functional
 from app.nn.recurrent import LSTM, RNN
 from app.nn.spec import LayerSpec
+from app.nn.threads import available_cpus
 from bench.baseline import baseline_network
 from bench.timing import Timing, measure
 
@@ -57,8 +57,10 @@ class CoreRow:
     batch: int
     dtype: str
     phase: str  # one of PASSES
-    # "current"; "baseline" (the first implementation, bench/baseline.py); or "threads":
-    # current with the conv chunks on a thread per CPU (app.nn.functional.set_num_threads)
+    # "current" (the core on 1 thread); "baseline" (the first implementation,
+    # bench/baseline.py, 1 thread); or "threads": the core with one thread per CPU
+    # (CONVSCOPE_NN_THREADS=auto: conv calls of >= 1 M MACs share their chunks,
+    # see app.nn.threads)
     impl: str
     timing: Timing
     flops: int
@@ -130,8 +132,7 @@ def bench_network(
     macs = [forward_macs(layer, i, o) for layer, (i, o) in zip(network.layers, shapes, strict=True)]
     rows = []
     threads = nn_functional.get_num_threads()
-    if impl == "threads":
-        nn_functional.set_num_threads(os.cpu_count() or 1)
+    nn_functional.set_num_threads(available_cpus() if impl == "threads" else 1)
     try:
         for phase, fn in network_passes(network, x, targets).items():
             timing = measure(fn, budget_s, min_repeats=min_repeats)
@@ -145,6 +146,18 @@ def bench_network(
         return rows
     h = x
     layer_budget = budget_s / 4
+    previous = nn_functional.get_num_threads()
+    nn_functional.set_num_threads(1)  # per-layer figures: the core on one thread
+    try:
+        rows += _layer_rows(name, network, macs, h, batch, dtype, impl, layer_budget,
+                            min_repeats, rng)
+    finally:
+        nn_functional.set_num_threads(previous)
+    return rows
+
+
+def _layer_rows(name, network, macs, h, batch, dtype, impl, layer_budget, min_repeats, rng):
+    rows = []
     for (layer_name, layer), layer_macs in zip(network, macs, strict=True):
         y, cache = layer.forward(h)
         dy = rng.standard_normal(y.shape).astype(dtype)

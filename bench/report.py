@@ -121,7 +121,8 @@ def training_section(report: TrainingReport | None, skipped: str = "") -> str:
         f"lenet5, {report.images:,} digits per epoch, batch {report.batch_size}, default "
         f"augmentation, momentum SGD (app.nn.train.train): best epoch "
         f"{report.best_epoch_s:.2f} s = {report.images_per_s:,.0f} images/s "
-        f"(epochs: {epochs} s). One batch's parts (medians): {parts}."
+        f"(epochs: {epochs} s); per second of CPU time {report.images_per_cpu_s:,.0f} images "
+        f"(target: 4,000/s on 2 cores). One batch's parts (medians): {parts}."
     )
 
 
@@ -134,8 +135,11 @@ def render(
         "### Machine\n\n" + table(["", ""], list(machine.items())),
         "### Networks\n\nforward+backward includes the fused softmax cross-entropy. "
         "`baseline` is the first implementation (bench/baseline.py) measured in the same run; "
-        "`conv threads`: the same core with its convolutions' batch chunks on one thread per "
-        "CPU (`app.nn.functional.set_num_threads`).\n\n" + network_table(rows, peak),
+        "the current core is timed on 1 thread (`app.nn.set_num_threads(1)`, as a server "
+        "whose request threads fill the CPUs runs it, and the default); `conv threads`: the "
+        "core with one thread per CPU (CONVSCOPE_NN_THREADS=auto: convolution calls of at "
+        "least 1 M multiply-accumulates share their batch chunks, app.nn.threads).\n\n"
+        + network_table(rows, peak),
         "### Layers (current implementation)\n\n" + layer_table(rows),
         "### Inspect endpoint\n\n" + server_section(server),
         "### Training\n\n" + training_section(training, training_skipped),

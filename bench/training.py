@@ -21,6 +21,12 @@ class TrainingReport:
     batch_size: int
     epoch_seconds: list[float]
     parts_ms_per_batch: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: float = 0.0  # the process's CPU time over all the epochs
+
+    @property
+    def images_per_cpu_s(self) -> float:
+        """Images per second of CPU time: what one fully available core would train."""
+        return self.images * len(self.epoch_seconds) / self.cpu_seconds if self.cpu_seconds else 0
 
     @property
     def best_epoch_s(self) -> float:
@@ -33,15 +39,21 @@ class TrainingReport:
 
 def run_training(epochs: int = 2, limit: int | None = None, batch_size: int = 64) -> TrainingReport:
     """Time `epochs` epochs of lenet5 on the bundled digits (the first `limit` of them) with
-    the default augmentation, then one batch's parts separately."""
+    the default augmentation, then one batch's parts separately. The process keeps freed
+    memory for reuse from here on, as `convscope train` does (app.nn.memory)."""
+    from app.nn.memory import keep_freed_memory
+
+    keep_freed_memory()
     images, labels = load_digits()
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     x = (images.astype(np.float32) / 255.0)[:, None]
     network = from_spec(ARCHITECTURES["lenet5"].spec, rng=0)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, augment=AugmentSettings())
+    cpu = time.process_time()
     reports = train(network, x, labels, config)
-    report = TrainingReport(len(x), batch_size, [r.seconds for r in reports])
+    cpu = time.process_time() - cpu
+    report = TrainingReport(len(x), batch_size, [r.seconds for r in reports], cpu_seconds=cpu)
 
     rng = np.random.default_rng(0)
     batch, targets = x[:batch_size], labels[:batch_size].astype(np.intp)

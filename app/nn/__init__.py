@@ -46,6 +46,7 @@ from app.nn.losses import (
 from app.nn.network import Sequential
 from app.nn.recurrent import DirectionTrace, RecurrentTrace
 from app.nn.spec import dump_params, from_spec, load_params, to_spec
+from app.nn.threads import get_num_threads, set_num_threads
 from app.nn.trace import LayerTrace, Trace
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "RecurrentTrace",
     "ReLU", "ReLU6", "Sequential", "Sigmoid", "Sign", "Tanh", "Trace", "ZeroPad2d",
     "conv_output_size", "conv_transpose_output_size", "cross_entropy", "dump_params",
-    "entropy", "from_spec", "information", "kl_divergence", "load_params", "log_softmax",
-    "softmax", "softmax_cross_entropy", "to_spec",
+    "entropy", "from_spec", "get_num_threads", "information",
+    "kl_divergence", "load_params", "log_softmax",
+    "set_num_threads", "softmax", "softmax_cross_entropy", "to_spec",
 ]

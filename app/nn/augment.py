@@ -53,20 +53,30 @@ def affine_warp(images: np.ndarray, matrices: np.ndarray) -> np.ndarray:
     # A one-pixel zero border makes every out-of-range tap (clipped onto it) read background.
     padded = np.zeros((n, c, h + 2, w + 2), dtype=images.dtype)
     padded[:, :, 1:-1, 1:-1] = images
-    flat = padded.reshape(n, c, (h + 2) * (w + 2))
+    plane = (h + 2) * (w + 2)
+    # Each image's (and channel's) first cell in the flat padded batch.
+    base = (np.arange(n)[:, None, None] * c + np.arange(c)[None, :, None]) * plane
 
-    def tap(yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
-        rows = np.clip(yy, -1, h).astype(np.intp) + 1
-        cols = np.clip(xx, -1, w).astype(np.intp) + 1
-        return np.take_along_axis(flat, (rows * (w + 2) + cols)[:, None, :], axis=2)
+    # Clipped to [-2, h] before the cast (so a far-off sample cannot overflow it), then
+    # clipped per tap to [-1, h] in integers: the same border cell as clipping each tap's
+    # float coordinate to [-1, h].
+    y0i = np.clip(y0, -2, h).astype(np.intp)
+    x0i = np.clip(x0, -2, w).astype(np.intp)
+    rows = [(np.clip(y0i + d, -1, h) + 1) * (w + 2) for d in (0, 1)]
+    cols = [np.clip(x0i + d, -1, w) + 1 for d in (0, 1)]
+    values = padded.ravel()
+
+    def tap(a: int, b: int) -> np.ndarray:
+        return values[base + (rows[a] + cols[b])[:, None, :]]
 
     fx, fy = fx[:, None, :], fy[:, None, :]
-    out = (
-        tap(y0, x0) * ((1 - fx) * (1 - fy))
-        + tap(y0, x0 + 1) * (fx * (1 - fy))
-        + tap(y0 + 1, x0) * ((1 - fx) * fy)
-        + tap(y0 + 1, x0 + 1) * (fx * fy)
-    )
+    gx, gy = 1 - fx, 1 - fy
+    # The four products and their sum in the order of the bilinear formula
+    # t00 (1-fx)(1-fy) + t01 fx (1-fy) + t10 (1-fx) fy + t11 fx fy, so the bits never change.
+    out = tap(0, 0) * (gx * gy)
+    out += tap(0, 1) * (fx * gy)
+    out += tap(1, 0) * (gx * fy)
+    out += tap(1, 1) * (fx * fy)
     return out.reshape(n, c, h, w)
 
 

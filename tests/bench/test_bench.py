@@ -93,6 +93,64 @@ def test_the_trace_bench_builds_resnet18s_shapes_and_parameter_count():
     assert network.parameter_count == 11_689_512  # torchvision's resnet18
 
 
+def test_threaded_convolutions_compute_what_the_first_implementation_does(monkeypatch):
+    from app.nn import threads
+
+    monkeypatch.setattr(threads, "MIN_PARALLEL_MACS", 0)  # every call splits its batch,
+    monkeypatch.setattr(threads, "idle_cpus", lambda: 2)  # however busy the machine
+    threads.set_num_threads(2)
+    try:
+        network, shape = build("tinyvgg", "float64")
+        rng = np.random.default_rng(1)
+        x, targets = rng.random((4, *shape)), np.array([1, 2, 3, 4])
+        new_trace = network.trace(x, targets)
+    finally:
+        threads.set_num_threads(threads.default_threads())
+    old_trace = baseline_network(network).trace(x, targets)
+    np.testing.assert_allclose(new_trace.logits, old_trace.logits, rtol=1e-12)
+    np.testing.assert_allclose(new_trace.input_grad, old_trace.input_grad, rtol=1e-12, atol=1e-15)
+    for new_layer, old_layer in zip(new_trace.layers, old_trace.layers, strict=True):
+        for key, grad in new_layer.grads.items():
+            np.testing.assert_allclose(grad, old_layer.grads[key], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(("stride", "padding"), [(1, 1), (2, 1), (1, 0)])
+def test_depthwise_conv_computes_what_the_first_implementation_does_with_a_dense_weight(
+    stride, padding
+):
+    from app.nn import Conv2d
+    from bench.baseline import BaselineConv2d
+
+    rng = np.random.default_rng(2)
+    depthwise = Conv2d(4, 4, 3, stride=stride, padding=padding, groups=4, rng=rng,
+                       dtype=np.float64)
+    dense = BaselineConv2d(4, 4, 3, stride=stride, padding=padding, rng=rng, dtype=np.float64)
+    block_diagonal = np.zeros((4, 4, 3, 3))
+    block_diagonal[np.arange(4), np.arange(4)] = depthwise.params["weight"][:, 0]
+    dense.params["weight"], dense.params["bias"] = block_diagonal, depthwise.params["bias"]
+    x = rng.standard_normal((3, 4, 9, 9))
+    y, cache = depthwise.forward(x)
+    y0, cache0 = dense.forward(x)
+    np.testing.assert_allclose(y, y0, rtol=1e-12, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    dx, grads = depthwise.backward(dy, cache)
+    dx0, grads0 = dense.backward(dy, cache0)
+    np.testing.assert_allclose(dx, dx0, rtol=1e-12, atol=1e-12)
+    diagonal = grads0["weight"][np.arange(4), np.arange(4)][:, None]
+    np.testing.assert_allclose(grads["weight"], diagonal, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grads["bias"], grads0["bias"], rtol=1e-12)
+
+
+def test_the_training_section_reports_images_per_cpu_second_against_the_target():
+    from bench.report import training_section
+    from bench.training import TrainingReport
+
+    report = TrainingReport(5000, 64, [2.5, 2.0], {"forward": 4.0}, cpu_seconds=2.5)
+    text = training_section(report)
+    assert "2,500 images/s" in text  # the best epoch's wall clock
+    assert "per second of CPU time 4,000 images" in text and "target: 4,000/s" in text
+
+
 def test_the_page_bench_graph_is_resnet18_behind_a_digit_upsampling_stem():
     from bench.traces import digit_resnet18
 

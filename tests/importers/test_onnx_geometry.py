@@ -8,12 +8,17 @@ written out window by window: onnx.reference's pooling with ceil_mode goes wrong
 ceil overhang is 2 cells or more (it moves half of it before the input, shifting every
 window; or it fails on an empty window), where torch and onnxruntime keep the windows at
 `i * stride - pad_begin` and only drop a last window that would start in the end padding;
-on some padded geometries it raises instead of answering."""
+on some padded geometries it raises instead of answering. With unit strides and dilations
+it also reads four pads as (top, bottom, left, right) where ONNX orders them (top, left,
+bottom, right), so on pads whose left and bottom differ it pads the wrong axes (a 5x7 input,
+kernel 2x3, pads [0, 1, 0, 1] gives it 5x6 instead of 4x7): `reference_reads_pads_right`
+says when its answer can be compared."""
 
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import HealthCheck, assume, given, settings
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from onnx.reference import ReferenceEvaluator
 
@@ -62,6 +67,13 @@ def spec_pool(x, kind, kernel, strides, dilations, pads, ceil_mode, include):
     return out
 
 
+def reference_reads_pads_right(strides, dilations, pads) -> bool:
+    """onnx.reference's unit-stride pooling path unpacks pads as (top, bottom, left, right);
+    that reading agrees with ONNX's (top, left, bottom, right) only when left == bottom."""
+    unit = all(s == 1 for s in strides) and all(d == 1 for d in dilations)
+    return not unit or pads[1] == pads[2]
+
+
 def run(net, output, kind, kernel, strides, dilations, pads, ceil_mode, include=False):
     x = net.input()
     try:
@@ -72,7 +84,7 @@ def run(net, output, kind, kernel, strides, dilations, pads, ceil_mode, include=
     got = graph.predict(x)
     want = spec_pool(x, kind, kernel, strides, dilations, pads, ceil_mode, include)
     assert_equal_up_to_rounding(got, want, rel=1e-6)
-    if ceil_mode:
+    if ceil_mode or not reference_reads_pads_right(strides, dilations, pads):
         return
     try:  # onnx.reference also fails outright on some padded windows without ceil_mode
         reference = ReferenceEvaluator(net.model(output)).run(None, {"x": x})[0]
@@ -83,12 +95,31 @@ def run(net, output, kind, kernel, strides, dilations, pads, ceil_mode, include=
 
 @SETTINGS
 @given(geometry(), st.booleans())
+@example(([2, 3], [1, 1], [1, 1], [0, 1, 0, 1], [5, 7]), False)
 def test_max_pool_is_mapped_exactly_or_refused(g, ceil_mode):
     kernel, strides, dilations, pads, size = g
     net = Net((1, 2, *size))
     output = net.op("MaxPool", ["x"], kernel_shape=kernel, strides=strides,
                     dilations=dilations, pads=pads, ceil_mode=int(ceil_mode))
     run(net, output, "MaxPool", kernel, strides, dilations, pads, ceil_mode)
+
+
+@pytest.mark.parametrize("kind", ["MaxPool", "AveragePool"])
+@pytest.mark.parametrize(("size", "kernel", "pads", "want"), [
+    ((5, 7), (2, 3), (0, 1, 0, 1), (4, 7)),
+    ((7, 5), (3, 2), (1, 0, 1, 0), (7, 4)),
+    ((4, 9), (3, 1), (1, 0, 1, 0), (4, 9)),
+])
+def test_pooling_pads_each_axis_by_its_own_pads_on_a_non_square_input(kind, size, kernel, pads,
+                                                                       want):
+    net = Net((1, 2, *size))
+    output = net.op(kind, ["x"], kernel_shape=list(kernel), strides=[1, 1], pads=list(pads))
+    x = net.input()
+    graph, _ = import_onnx(net.model(output).SerializeToString())
+    got = graph.predict(x)
+    assert got.shape == (1, 2, *want)
+    spec = spec_pool(x, kind, kernel, (1, 1), (1, 1), pads, False, False)
+    assert_equal_up_to_rounding(got, spec, rel=1e-6)
 
 
 @SETTINGS

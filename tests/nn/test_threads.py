@@ -1,21 +1,35 @@
-"""app.nn.functional.set_num_threads: batch chunks of a convolution on a thread pool give the
-same trace as one thread, and bad thread counts are refused."""
+"""app.nn.threads: a convolution big enough to pay splits its batch over the core's threads
+(1 unless CONVSCOPE_NN_THREADS or set_num_threads says more) and gives the single-thread
+results up to rounding; small calls (batch 1, LeNet-sized) stay on the caller's thread;
+bad thread counts are refused."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from app.nn import Conv2d, MaxPool2d, ReLU, Sequential
 from app.nn import functional as F
+from app.nn import threads as T
 from tests.floats import assert_equal_up_to_rounding
+
+REAL_MIN_PARALLEL_MACS = T.MIN_PARALLEL_MACS
 
 
 @pytest.fixture
-def two_threads():
+def two_threads(monkeypatch):
+    """A budget of 2 threads, used whatever the machine's load (idle_cpus says 2), by every
+    call however small (these tests' shapes are far below the real threshold)."""
+    monkeypatch.setattr(T, "idle_cpus", lambda: 2)
+    monkeypatch.setattr(T, "MIN_PARALLEL_MACS", 0)
     F.set_num_threads(2)
     yield
-    F.set_num_threads(1)
+    F.set_num_threads(T.default_threads())
 
 
 def net() -> Sequential:
@@ -65,3 +79,100 @@ def test_grouped_conv_on_two_threads_gives_the_one_thread_result(two_threads, gr
     np.testing.assert_allclose(y2, y1, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dx2, dx1, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(grads2["weight"], grads1["weight"], rtol=1e-10)
+
+
+@pytest.mark.parametrize(("env", "expected"), [(None, "1"), ("", "1"), ("2", "2"),
+                                                 ("auto", "cpus"), (" AUTO ", "cpus")])
+def test_the_default_budget_is_one_thread_unless_the_environment_asks_for_more(env, expected):
+    # In a fresh process: the budget is read once, at import.
+    code = (
+        "from app.nn import get_num_threads; from app.nn.threads import available_cpus; "
+        "print(get_num_threads(), available_cpus())"
+    )
+    environ = {k: v for k, v in os.environ.items() if k != T.ENV_THREADS}
+    if env is not None:
+        environ[T.ENV_THREADS] = env
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2], env=environ)
+    threads, cpus = map(int, out.stdout.split())
+    assert threads == (cpus if expected == "cpus" else int(expected))
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "two", "1.5"])
+def test_a_thread_count_in_the_environment_that_is_not_a_count_is_refused(bad):
+    with pytest.raises(ValueError, match="CONVSCOPE_NN_THREADS"):
+        T.default_threads({T.ENV_THREADS: bad})
+
+
+def test_small_calls_stay_on_one_thread_and_big_ones_share_their_chunks(two_threads,
+                                                                          monkeypatch):
+    monkeypatch.setattr(T, "MIN_PARALLEL_MACS", REAL_MIN_PARALLEL_MACS)
+    # Batch-1 LeNet conv2: 240,000 MACs; batch-64 LeNet conv2: 15.4 M -> one thread.
+    assert T.split_batch(1, 150 * 100 * 4, 240_000)[1] == 1
+    assert T.split_batch(64, 150 * 100 * 4, 64 * 16 * 150 * 100)[1] == 1
+    assert T.split_batch(64, 150 * 100 * 4, T.MIN_PARALLEL_MACS - 1)[1] == 1
+    # A batch of one item never splits, however big.
+    assert T.split_batch(1, 1 << 22, 10**9) == ([slice(0, 1)], 1)
+    # Batch-64 TinyVGG conv2 (10 -> 10 channels, 3x3, 62x62 out): 221 M -> two threads.
+    chunks, threads = T.split_batch(64, 90 * 3844 * 4, 64 * 10 * 90 * 3844)
+    assert threads == 2 and len(chunks) >= 2 * T.CHUNKS_PER_THREAD
+    covered = [i for c in chunks for i in range(c.start, c.stop)]
+    assert covered == list(range(64))
+
+
+def test_chunk_results_come_back_in_chunk_order_from_both_threads(two_threads):
+    import threading
+    import time
+
+    ran_on = {}
+
+    def work(chunk):
+        ran_on[chunk] = threading.current_thread()
+        time.sleep(0.002)
+        return chunk * 10
+
+    assert T.run_chunks(work, list(range(12)), 2) == [i * 10 for i in range(12)]
+    assert threading.current_thread() in ran_on.values()
+    assert len(set(ran_on.values())) == 2
+
+
+def test_a_busy_machine_runs_the_same_chunks_on_one_thread(two_threads, monkeypatch):
+    idle = T.split_batch(64, 25 * 576 * 4, 64 * 6 * 576 * 25)
+    monkeypatch.setattr(T, "idle_cpus", lambda: 0)
+    busy = T.split_batch(64, 25 * 576 * 4, 64 * 6 * 576 * 25)
+    assert idle[1] == 2 and busy[1] == 1 and busy[0] == idle[0]
+
+
+def test_idle_cpus_is_a_count_between_zero_and_the_machine_s_cpus():
+    assert 0 <= T.idle_cpus() <= max(T.get_num_threads(), os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_depthwise_conv_on_several_threads_gives_the_one_thread_result(threads, monkeypatch):
+    monkeypatch.setattr(T, "idle_cpus", lambda: 3)
+    monkeypatch.setattr(T, "MIN_PARALLEL_MACS", 0)
+    layer = Conv2d(6, 6, 3, stride=2, padding=1, groups=6, rng=0, dtype=np.float64)
+    x = np.random.default_rng(4).standard_normal((40, 6, 30, 30))
+    try:
+        F.set_num_threads(threads)
+        y2, cache2 = layer.forward(x)
+        dx2, grads2 = layer.backward(y2, cache2)
+        F.set_num_threads(1)
+        y1, cache1 = layer.forward(x)
+        dx1, grads1 = layer.backward(y1, cache1)
+    finally:
+        F.set_num_threads(T.default_threads())
+    np.testing.assert_allclose(y2, y1, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx2, dx1, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grads2["weight"], grads1["weight"], rtol=1e-10)
+
+
+def test_an_error_in_a_shared_chunk_reaches_the_caller(two_threads):
+    def work(chunk):
+        if chunk == 7:
+            raise ValueError("chunk 7 failed")
+        return chunk
+
+    with pytest.raises(ValueError, match="chunk 7"):
+        T.run_chunks(work, list(range(10)), 2)
+
