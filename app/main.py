@@ -21,6 +21,7 @@ from app.api import (
     receptive,
     samples,
     traces,
+    training_runs,
 )
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lessons_equivariance.router)
     app.include_router(lessons_colour.router)
     app.include_router(lessons_text.router)
+    app.include_router(training_runs.router)
     install_docs(app)
     app.include_router(pages.router)
     app.include_router(lessons_pages.router)
