@@ -1,4 +1,5 @@
-"""The bundled models: look one up (404 envelope when unknown) and its receptive fields."""
+"""Models by id: registered in this process, bundled, or stored (app.services.model_store:
+uploaded ONNX files and trained networks); a 404 envelope when unknown. Receptive fields."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from app.models.registry import weights_path
 from app.nn.receptive import network_receptive_fields
 from app.nn.receptive_graph import graph_receptive_fields
 from app.services.errors import ApiError
+from app.services.model_store import is_model_id, model_store
 
 # Models registered at run time (the bench's and the tests' graphs): inspected and traced
 # like bundled ones, not listed by GET /api/v1/models.
@@ -23,9 +25,13 @@ def unregister_model(model_id: str) -> None:
 
 
 def get_model(model_id: str) -> Model:
-    """The bundled model, or a 404 envelope naming the known ones."""
+    """The registered, bundled or stored model, or a 404 envelope naming the bundled ones."""
     if model_id in _REGISTERED:
         return _REGISTERED[model_id]
+    if is_model_id(model_id):
+        stored = model_store().get(model_id)
+        if stored is not None:
+            return stored
     known = available_models()
     if model_id not in known:
         raise ApiError(
