@@ -243,10 +243,10 @@ class TrainingRuns:
         status = self._status(meta, progress)
         if status in ENDED:
             raise ApiError(409, "run_ended", f"the run has ended ({status}); nothing to "
-                           f"{command}", status=status)
+                           f"{command}", run_status=status)
         if command == "step" and status != "paused":
             raise ApiError(409, "not_paused", f"step trains one mini-batch of a paused run; "
-                           f"this run is {status}: pause it first", status=status)
+                           f"this run is {status}: pause it first", run_status=status)
         before = progress.get("step", 0)
         send_command(path, command)
         deadline = time.monotonic() + ACK_TIMEOUT

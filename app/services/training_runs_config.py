@@ -13,6 +13,7 @@ from app.services.errors import ApiError
 
 MAX_SPEC_LAYERS = 64
 MAX_PARAMETERS = 2_000_000
+MAX_LAYER_SIZE = 50_000_000
 MAX_ACTIVATION_VALUES = 400_000  # per image, summed over layers: bounds a step's memory
 
 
@@ -66,6 +67,19 @@ def bundled_architectures() -> dict[str, tuple[list[dict], str]]:
     return out
 
 
+def _size_bound(layer: dict) -> int:
+    """The product of a layer's integer arguments: a bound of its parameter count, checked
+    before anything is allocated."""
+    product = 1
+    for value in layer.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, int) and not isinstance(item, bool) and item > 1:
+                product *= item
+                if product > MAX_LAYER_SIZE:
+                    return product
+    return product
+
+
 def _invalid(message: str, field: str = "architecture", **details: Any) -> ApiError:
     return ApiError(422, "invalid_architecture" if field == "architecture" else "invalid_input",
                     message, field=field, **details)
@@ -80,6 +94,13 @@ def build_network(spec: list[dict], dataset: DatasetInfo, seed: int = 0):
         raise _invalid("the layer spec must be a non-empty list of layers")
     if len(spec) > MAX_SPEC_LAYERS:
         raise _invalid(f"the layer spec has {len(spec)} layers; the limit is {MAX_SPEC_LAYERS}")
+    for index, layer in enumerate(spec):
+        if not isinstance(layer, dict):
+            raise _invalid(f"layer {index} must be an object such as {{\"kind\": \"relu\"}}",
+                           layer=index)
+        if _size_bound(layer) > MAX_LAYER_SIZE:
+            raise _invalid(f"layer {index} ({str(layer.get('kind'))[:40]}) is too large: its "
+                           f"sizes multiply to more than {MAX_LAYER_SIZE:,}", layer=index)
     try:
         network = from_spec(spec, rng=seed)
     except ApiError:
@@ -100,6 +121,12 @@ def build_network(spec: list[dict], dataset: DatasetInfo, seed: int = 0):
     if activations > MAX_ACTIVATION_VALUES:
         raise _invalid(f"the layers produce {activations:,} values per image; the limit is "
                        f"{MAX_ACTIVATION_VALUES:,}")
+    try:  # shapes() trusts declared sizes (in_features); one image through the layers checks
+        with np.errstate(all="ignore"):
+            network.predict(np.zeros((1, *dataset.input_shape), np.float32))
+    except Exception as exc:
+        raise _invalid(f"the layers do not fit the {dataset.name} images "
+                       f"{list(dataset.input_shape)}: {exc}") from None
     final = tuple(shapes[-1][1])
     if final != (1, len(dataset.classes)):
         raise _invalid(

@@ -19,7 +19,7 @@ import numpy as np
 from app.nn.augment import AugmentSettings, augment_batch
 from app.nn.losses import softmax_cross_entropy
 from app.nn.train import MomentumSGD, evaluate
-from app.services.training_runs_config import as_float, lr_at, steps_per_epoch
+from app.services.training_runs_config import as_float, lr_at
 
 HIST_BINS = 16
 SUBSET_SEED = 0
@@ -90,7 +90,7 @@ class Trainer:
         self.labels = np.asarray(labels).astype(np.intp)
         self.heldout_labels = np.asarray(self.heldout_labels).astype(np.intp)
         self.batch_size = config["batch_size"]
-        self.batches = steps_per_epoch(config)
+        self.batches = math.ceil(len(self.labels) / self.batch_size)
         self.epochs = config["epochs"]
         self.total_steps = self.batches * self.epochs
         self.step_every, self.stats_every = step_every, stats_every
