@@ -74,12 +74,14 @@ def create_training_run(request: Request, body: TrainingRunRequest = Body(...)) 
     responses=_errors(422),
 )
 def check_training_architecture(
-    layers: list[dict[str, Any]] = Body(..., embed=True, max_length=64),
+    architecture: str | list[dict[str, Any]] = Body(
+        ..., embed=True, description="A bundled model id or a layer spec."),
     dataset: str = Body("digits", embed=True),
 ) -> dict:
-    """Each layer's output shape and parameter count for the dataset's images, or a 422
+    """Each layer's output shape and parameter count for the dataset's images, and the layer
+    spec in full (a bundled model's, or the given one with its defaults filled in), or a 422
     naming the layer that does not fit."""
-    return check_architecture(layers, dataset)
+    return check_architecture(architecture, dataset)
 
 
 @router.get(

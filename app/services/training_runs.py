@@ -24,7 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from app.services.errors import ApiError
-from app.services.training_runs_config import build_network, dataset_info, resolve
+from app.services.training_runs_config import (
+    build_network,
+    bundled_spec,
+    dataset_info,
+    resolve,
+)
 from app.services.training_runs_files import (
     EventWriter,
     locked,
@@ -266,12 +271,16 @@ class TrainingRuns:
         return self.get(run_id)
 
 
-def check_architecture(spec: list[dict], dataset: str) -> dict[str, Any]:
-    """Each layer's output shape and parameters for the dataset's images; 422 if it cannot
-    train on them."""
+def check_architecture(architecture: str | list[dict], dataset: str) -> dict[str, Any]:
+    """Each layer's output shape and parameters for the dataset's images, and the full spec;
+    422 if it cannot train on them."""
+    from app.nn import to_spec
+
     info = dataset_info(dataset)
+    spec = bundled_spec(architecture, info) if isinstance(architecture, str) else architecture
     network, layers = build_network(spec, info)
     return {
+        "spec": to_spec(network),
         "input_shape": list(info.input_shape),
         "layers": [{"name": n, "kind": k, "output_shape": s, "parameters": p}
                    for n, k, s, p in layers],

@@ -80,6 +80,18 @@ def _size_bound(layer: dict) -> int:
     return product
 
 
+def bundled_spec(architecture: str, dataset: DatasetInfo) -> list[dict]:
+    """The layer spec of a bundled model, if it fits the dataset; else 422."""
+    bundled = bundled_architectures()
+    if architecture not in bundled:
+        raise _invalid(f"unknown architecture {architecture[:40]!r}; bundled: "
+                       f"{', '.join(bundled)}", known=list(bundled))
+    spec, fits = bundled[architecture]
+    if fits != dataset.name:
+        raise _invalid(f"{architecture} is built for the {fits} dataset, not {dataset.name}")
+    return spec
+
+
 def _invalid(message: str, field: str = "architecture", **details: Any) -> ApiError:
     return ApiError(422, "invalid_architecture" if field == "architecture" else "invalid_input",
                     message, field=field, **details)
@@ -145,14 +157,7 @@ def resolve(request: dict[str, Any], max_epochs: int) -> dict[str, Any]:
     dataset = dataset_info(config["dataset"])
     architecture = config["architecture"]
     if isinstance(architecture, str):
-        bundled = bundled_architectures()
-        if architecture not in bundled:
-            raise _invalid(f"unknown architecture {architecture!r}; bundled: "
-                           f"{', '.join(bundled)}", known=list(bundled))
-        spec, fits = bundled[architecture]
-        if fits != dataset.name:
-            raise _invalid(f"{architecture} is built for the {fits} dataset, not "
-                           f"{dataset.name}")
+        spec = bundled_spec(architecture, dataset)
         config["architecture_id"] = architecture
     else:
         spec = architecture

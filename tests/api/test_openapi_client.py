@@ -209,12 +209,9 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
         answer = ops[name].sync(client=client, **kwargs)
         assert answer is not None and not isinstance(answer, m.ErrorResponse), (name, answer)
 
-    item = m.BodyCheckTrainingArchitectureLayersItem.from_dict
     checked = ops["check_training_architecture"].sync(
-        client=client, body=m.BodyCheckTrainingArchitecture(layers=[
-            item({"kind": "flatten"}),
-            item({"kind": "linear", "in_features": 784, "out_features": 10})]))
-    assert isinstance(checked, m.ArchitectureCheck) and checked.parameters == 7850
+        client=client, body=m.BodyCheckTrainingArchitecture(architecture="mlp"))
+    assert isinstance(checked, m.ArchitectureCheck) and checked.parameters == 266610
     run = ops["create_training_run"].sync(
         client=client, body=m.TrainingRunRequest(architecture="lenet5", epochs=3))
     assert isinstance(run, m.TrainingRun), run

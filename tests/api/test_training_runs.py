@@ -193,7 +193,7 @@ def test_unknown_runs_are_404(client):
 
 
 def test_check_gives_layer_shapes_and_parameter_count(client):
-    response = client.post("/api/v1/training-runs/check", json={"layers": [
+    response = client.post("/api/v1/training-runs/check", json={"architecture": [
         {"kind": "conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 5},
         {"kind": "relu"}, {"kind": "flatten"},
         {"kind": "linear", "in_features": 4 * 24 * 24, "out_features": 10}]})
@@ -202,5 +202,10 @@ def test_check_gives_layer_shapes_and_parameter_count(client):
     assert [layer["output_shape"] for layer in body["layers"]] == [
         [4, 24, 24], [4, 24, 24], [2304], [10]]
     assert body["parameters"] == 4 * 25 + 4 + 2304 * 10 + 10
-    bad = client.post("/api/v1/training-runs/check", json={"layers": [{"kind": "relu"}]})
+    bad = client.post("/api/v1/training-runs/check", json={"architecture": [{"kind": "relu"}]})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "architecture"
+    bundled = client.post("/api/v1/training-runs/check", json={"architecture": "lenet5"}).json()
+    assert bundled["spec"][0]["kind"] == "conv2d" and bundled["parameters"] == 61706
+    wrong = client.post("/api/v1/training-runs/check",
+                        json={"architecture": "colour-cnn", "dataset": "digits"})
+    assert wrong.status_code == 422 and "colour-shapes" in wrong.json()["error"]["message"]

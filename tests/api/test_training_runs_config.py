@@ -58,7 +58,7 @@ def test_junk_run_configs_get_a_4xx_envelope_never_a_500(client, body):
        dataset=st.sampled_from(["digits", "colour-shapes", "faces"]))
 def test_junk_layer_specs_are_checked_with_a_clear_422(client, layers, dataset):
     response = client.post("/api/v1/training-runs/check",
-                           json={"layers": layers, "dataset": dataset})
+                           json={"architecture": layers, "dataset": dataset})
     assert response.status_code in (200, 422), response.text
     if response.status_code == 422:
         error = response.json()["error"]

@@ -123,6 +123,7 @@ class LayerShape(BaseModel):
 class ArchitectureCheck(BaseModel):
     """A layer spec checked against a dataset: each layer's output shape and parameters."""
 
+    spec: list[dict[str, Any]]
     input_shape: list[int]
     layers: list[LayerShape]
     parameters: int
