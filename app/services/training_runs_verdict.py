@@ -45,8 +45,8 @@ def classify(losses: list[float | None], ratios: list[float], diverged: bool) ->
                           "each step overshoots the minimum by more than it corrects"}
     if end <= GOOD_DROP * start:
         return {"label": "good",
-                "reason": f"the loss fell from {start:.3g} to {end:.3g}, steadily; the largest "
-                          f"step changed a layer's weights by {ratio:.1e} of their size"}
+                "reason": f"the loss fell from {start:.3g} to {end:.3g} (by 40% or more); the "
+                          f"largest step changed a layer's weights by {ratio:.1e} of their size"}
     if ratio >= LARGE_RATIO:
         return {"label": "too large",
                 "reason": f"steps changed a layer's weights by up to {ratio:.1e} of their size, "
