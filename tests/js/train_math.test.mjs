@@ -48,6 +48,7 @@ test('niceTicks gives round steps covering the range', () => {
   assert.deepEqual(niceTicks(0.13, 2.31, 5), { ticks: [0, 0.5, 1, 1.5, 2, 2.5], lo: 0, hi: 2.5 });
   assert.deepEqual(niceTicks(0, 70, 4).ticks, [0, 20, 40, 60, 80]);
   assert.deepEqual(niceTicks(0.8, 0.96, 4).ticks, [0.8, 0.85, 0.9, 0.95, 1]);
+  assert.deepEqual(niceTicks(0, 2, 4, true).ticks, [0, 1, 2]);
 });
 
 test('lrLabel and fractionDone', () => {

@@ -21,19 +21,30 @@ function sized(canvas, cssHeight) {
 
 /**
  * A line chart. series: [{name, colour, points: [[x, y], ...], dots?}]. Options: xLabel,
- * yLabel, yRange ([lo, hi] fixed), height. Non-finite points are skipped (a gap).
+ * yLabel, yRange ([lo, hi] fixed), xRange, xInteger (whole-number x ticks), height. Non-finite points are skipped (a gap).
  */
 export function lineChart(canvas, series, { xLabel = '', yLabel = '', yRange = null,
-  height = 200, xRange = null } = {}) {
+  height = 200, xRange = null, xInteger = false } = {}) {
   const { ctx, width } = sized(canvas, height);
   const left = 52;
   const right = 10;
-  const top = 22;
   const bottom = 34;
+  ctx.font = FONT;
+  // The legend first: as many rows as the names need at this width.
+  const legend = [];
+  let lx = left + 4;
+  let row = 0;
+  for (const s of series) {
+    const w = ctx.measureText(s.name).width + 34;
+    if (lx + w > width - right && lx > left + 4) { row += 1; lx = left + 4; }
+    legend.push([s, lx, 10 + row * 15]);
+    lx += w;
+  }
+  const top = 22 + row * 15;
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = series.flatMap((s) => s.points.map((p) => p[1]));
   const [x0, x1] = xRange ?? extent(xs.length ? [0, ...xs] : [0, 1]);
-  const xt = niceTicks(x0, x1, Math.max(2, Math.floor((width - left) / 70)));
+  const xt = niceTicks(x0, x1, Math.max(2, Math.floor((width - left) / 70)), xInteger);
   const yt = niceTicks(...(yRange ?? extent(ys)), 4);
   const px = (x) => left + ((x - xt.lo) / (xt.hi - xt.lo || 1)) * (width - left - right);
   const py = (y) => top + (1 - (y - yt.lo) / (yt.hi - yt.lo || 1)) * (height - top - bottom);
@@ -65,10 +76,9 @@ export function lineChart(canvas, series, { xLabel = '', yLabel = '', yRange = n
   ctx.rotate(-Math.PI / 2);
   ctx.fillText(yLabel, 0, -6);
   ctx.restore();
-  let legendX = left + 4;
   ctx.textAlign = 'left';
   ctx.textBaseline = 'middle';
-  for (const s of series) {
+  for (const [s, legendX, legendY] of legend) {
     ctx.strokeStyle = s.colour;
     ctx.fillStyle = s.colour;
     ctx.lineWidth = 2;
@@ -82,10 +92,9 @@ export function lineChart(canvas, series, { xLabel = '', yLabel = '', yRange = n
       if (s.dots) ctx.fillRect(px(x) - 3, cy - 3, 6, 6);
     }
     ctx.stroke();
-    ctx.fillRect(legendX, 8, 14, 3);
+    ctx.fillRect(legendX, legendY - 2, 14, 3);
     ctx.fillStyle = '#1d2330';
-    ctx.fillText(s.name, legendX + 18, 10);
-    legendX += ctx.measureText(s.name).width + 34;
+    ctx.fillText(s.name, legendX + 18, legendY);
   }
 }
 

@@ -27,7 +27,7 @@ export function renderCharts(ui, run) {
     { name: 'held-out accuracy', colour: HELDOUT,
       points: run.epochs.map((e) => [e.epoch, e.heldout_accuracy]), dots: true },
   ], { xLabel: 'epoch', yLabel: 'accuracy', yRange: [0, 1], height: 170,
-    xRange: [0, Math.max(1, run.epochs.length)] });
+    xRange: [0, Math.max(1, run.epochs.length)], xInteger: true });
   lineChart(ui.lrChart, [{ name: 'learning rate', colour: '#1b7837', points: run.lrs }],
     { xLabel: 'step', yLabel: 'lr', height: 170 });
 }

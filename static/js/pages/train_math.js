@@ -63,10 +63,11 @@ export function extent(values) {
 }
 
 /** Round tick values (1, 2 or 5 times a power of ten) covering [lo, hi], about `count` of
- * them; returns {ticks, lo, hi} with lo/hi snapped outwards to ticks. */
-export function niceTicks(lo, hi, count = 5) {
+ * them (whole numbers only when `integer`); returns {ticks, lo, hi} with lo/hi snapped
+ * outwards to ticks. */
+export function niceTicks(lo, hi, count = 5, integer = false) {
   const span = hi - lo;
-  const raw = span / Math.max(1, count);
+  const raw = integer ? Math.max(1, span / Math.max(1, count)) : span / Math.max(1, count);
   const power = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
   const start = Math.floor(lo / step + 1e-9) * step;
