@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
-SECTIONS = ("core", "layers", "baseline", "server", "training", "traces")
+SECTIONS = ("core", "layers", "baseline", "server", "training", "traces", "training_lab")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -129,6 +129,14 @@ def main(argv=None) -> int:
         with threadpool_limits(limits=1, user_api="blas"):
             traces = run_traces(64 if args.quick else 224, 1 if args.quick else 2)
 
+    lab = None
+    if "training_lab" not in skip:
+        from bench.training_lab import run_lab
+
+        print("bench: training lab (events overhead, inspect while a run trains)",
+              file=sys.stderr)
+        lab = run_lab(args.quick)
+
     pinned.restore_original_limits()
     machine["load average (1 min) at end"] = f"{os.getloadavg()[0]:.2f}"
     # The networks' GFLOP/s are compared with the peak at the threads they ran with.
@@ -136,6 +144,10 @@ def main(argv=None) -> int:
         machine, peaks["float32", args.blas_threads], rows, server, training,
         training_skipped, traces,
     )
+    if lab is not None:
+        from bench.training_lab import lab_section
+
+        text += "\n\n### Training lab\n\n" + lab_section(lab)
     print(text)
     if not args.no_write:
         report.write_results(args.out, text)
