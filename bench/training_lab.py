@@ -154,8 +154,8 @@ def measure_inspect(blocks: int = 6, requests: int = 30) -> tuple[dict[str, floa
 def run_lab(quick: bool = False) -> LabReport:
     report = LabReport()
     start_load = os.getloadavg()[0]
-    report.steps_per_s = measure_steps(blocks=2 if quick else 8, steps=10 if quick else 40)
-    report.inspect_p50_ms, report.notes = measure_inspect(2 if quick else 6, 10 if quick else 30)
+    report.steps_per_s = measure_steps(blocks=2 if quick else 12, steps=10 if quick else 30)
+    report.inspect_p50_ms, report.notes = measure_inspect(2 if quick else 6, 10 if quick else 60)
     report.load = (start_load, os.getloadavg()[0])
     return report
 

@@ -91,3 +91,17 @@ def test_the_trace_bench_builds_resnet18s_shapes_and_parameter_count():
     assert shapes["maxpool"][1] == (1, 64, 56, 56)
     assert shapes["layer4.1.relu2"][1] == (1, 512, 7, 7) and shapes["fc"][1] == (1, 1000)
     assert network.parameter_count == 11_689_512  # torchvision's resnet18
+
+
+def test_training_lab_section_reports_steps_digits_overhead_and_inspect_ratio():
+    from bench.training_lab import LabReport, lab_section, measure_steps
+
+    rates = measure_steps(blocks=1, steps=2)
+    assert set(rates) == {"no events", "events"} and min(rates.values()) > 0
+    report = LabReport(steps_per_s={"no events": 20.0, "events": 19.0},
+                       inspect_p50_ms={"idle": 10.0, "while training": 15.0,
+                                       "idle p95": 20.0, "while training p95": 30.0},
+                       notes=["a note"], load=(1.0, 2.0))
+    text = lab_section(report)
+    assert "| no events | 20.0 | 1280 |" in text and "+5.3%" in text
+    assert "| ratio | 1.50x |" in text and "- a note" in text
