@@ -137,6 +137,7 @@ class TrainingRuns:
             "created": meta["created"],
             "last_event_id": meta.get("last_event_id", progress.get("last_event_id", 0)),
             "parameters": config["parameters"],
+            "classes": list(dataset_info(config["dataset"]).classes),
             "lr_verdict": meta.get("lr_verdict"),
         }
 

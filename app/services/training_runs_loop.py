@@ -24,6 +24,7 @@ from app.services.training_runs_config import as_float, lr_at
 HIST_BINS = 16
 SUBSET_SEED = 0
 MAX_FILTERS = 64
+MAX_FILTER_VALUES = 4096  # a snapshot's values: the first filters that fit
 
 
 class Diverged(Exception):
@@ -172,7 +173,9 @@ class Trainer:
             })
         self.emit("layers", {"step": self.step_count, "lr": lr, "layers": layers})
         if self.first_conv is not None:
-            weight = dict(self.network)[self.first_conv].params["weight"][:MAX_FILTERS]
+            weight = dict(self.network)[self.first_conv].params["weight"]
+            per_filter = max(1, math.prod(weight.shape[1:]))
+            weight = weight[:max(1, min(MAX_FILTERS, MAX_FILTER_VALUES // per_filter))]
             self.emit("filters", {
                 "step": self.step_count, "layer": self.first_conv, "shape": list(weight.shape),
                 "values": [as_float(v) for v in np.round(weight.ravel().astype(float), 5)],

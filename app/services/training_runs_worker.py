@@ -9,6 +9,7 @@ cannot touch the server.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -26,13 +27,15 @@ from app.services.training_runs_files import (
 )
 
 PAUSED_POLL = 0.05
+MAX_STEP_EVENTS = 1000
+MAX_STAT_EVENTS = 200
 PROGRESS_EVERY = 0.5  # seconds between progress.json rewrites while training
 
 
 class Run:
     def __init__(self, run_dir: Path):
         from app.nn import from_spec
-        from app.services.training_runs_config import dataset_info, load_dataset
+        from app.services.training_runs_config import dataset_info, load_dataset, steps_per_epoch
         from app.services.training_runs_loop import Trainer
 
         self.dir = run_dir
@@ -49,10 +52,14 @@ class Run:
         self.saved = 0.0
         info = dataset_info(self.config["dataset"])
         self.network = from_spec(self.config["spec"], rng=self.config["seed"])
+        # Long runs record less often: at most about MAX_STEP_EVENTS loss points and
+        # MAX_STAT_EVENTS layer and filter snapshots, so the event log stays small.
+        total = steps_per_epoch(self.config) * self.config["epochs"]
         self.trainer = Trainer(
             self.network, load_dataset(self.config["dataset"]), self.config, len(info.classes),
-            emit=self.events.write, step_every=int(self.limits["step_every"]),
-            stats_every=int(self.limits["stats_every"]),
+            emit=self.events.write,
+            step_every=max(int(self.limits["step_every"]), math.ceil(total / MAX_STEP_EVENTS)),
+            stats_every=max(int(self.limits["stats_every"]), math.ceil(total / MAX_STAT_EVENTS)),
         )
 
     def progress(self) -> dict[str, Any]:

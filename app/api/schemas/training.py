@@ -108,6 +108,7 @@ class TrainingRun(BaseModel):
     created: float
     last_event_id: int
     parameters: int
+    classes: list[str] = Field(description="The dataset's class names, in output order.")
     lr_verdict: LrVerdict | None = Field(
         None, description="Once ended: what this run says about its learning rate."
     )

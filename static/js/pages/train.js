@@ -11,9 +11,6 @@ import {
 import { applyEvent, emptyRun, fractionDone } from './train_math.js';
 import { mountSweep } from './train_sweep.js';
 
-const CLASSES = {
-  digits: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-};
 const ACTIVE = ['queued', 'running', 'paused'];
 
 export function mount(root) {
@@ -95,9 +92,7 @@ export function mount(root) {
     renderEpochTable(ui.epochTable, v);
     renderLayers(ui.layerStats, v.layers);
     renderFilters(ui.filters, ui.filtersCaption, v.filters);
-    const dataset = state.run?.config.dataset ?? 'digits';
-    renderConfusion(ui.confusion, v.confusion,
-      CLASSES[dataset] ?? v.confusion?.map((_, i) => String(i)) ?? []);
+    renderConfusion(ui.confusion, v.confusion, state.run?.classes ?? []);
     renderStatus();
     updateButtons();
     if (v.end) root.dataset.ended = 'true';
