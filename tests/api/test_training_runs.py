@@ -209,3 +209,19 @@ def test_check_gives_layer_shapes_and_parameter_count(client):
     wrong = client.post("/api/v1/training-runs/check",
                         json={"architecture": "colour-cnn", "dataset": "digits"})
     assert wrong.status_code == 422 and "colour-shapes" in wrong.json()["error"]["message"]
+
+
+def test_a_run_whose_process_dies_is_failed_with_the_reason_and_frees_its_slot(client):
+    import os
+    import signal
+
+    run = start(client, LONG)
+    wait_for(client, run["id"], lambda r: r["progress"]["step"] >= 1)
+    runs = client.app.state.training_runs
+    meta = json.loads((runs.root / run["id"] / "run.json").read_text())
+    os.kill(meta["pid"], signal.SIGKILL)
+    ended = wait_for(client, run["id"], lambda r: r["status"] not in ("running", "paused"))
+    assert ended["status"] == "failed" and "ended unexpectedly" in ended["reason"]
+    events = events_of(client, run["id"])
+    assert events[-1]["event"] == "end" and events[-1]["data"]["status"] == "failed"
+    client.post(f"/api/v1/training-runs/{start(client, SHORT)['id']}/stop")
