@@ -12,7 +12,7 @@ from app.nn import LAYER_TYPES
 from app.settings import Settings
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False)
+    st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
                                                                  max_size=3),
@@ -76,3 +76,15 @@ def test_contract_defaults_fill_left_out_fields(client):
                                    "weight_decay": 0.0005}
     assert (config["batch_size"], config["augment"], config["seed"]) == (64, False, 0)
     assert config["schedule"]["name"] == "constant"
+
+
+@pytest.mark.parametrize("raw", [
+    '{"optimizer": {"lr": NaN}}', '{"optimizer": {"lr": Infinity}}',
+    '{"optimizer": {"momentum": -Infinity}}', '{"epochs": 1e400}', '{"seed": -1}',
+    '{"architecture": [{"kind": "linear", "in_features": NaN, "out_features": 10}]}',
+])
+def test_non_finite_and_out_of_range_numbers_get_a_422(client, raw):
+    response = client.post("/api/v1/training-runs", content=raw,
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["message"]
