@@ -225,3 +225,16 @@ def test_a_run_whose_process_dies_is_failed_with_the_reason_and_frees_its_slot(c
     events = events_of(client, run["id"])
     assert events[-1]["event"] == "end" and events[-1]["data"]["status"] == "failed"
     client.post(f"/api/v1/training-runs/{start(client, SHORT)['id']}/stop")
+
+
+def test_two_worker_processes_share_runs_and_the_limit(tmp_path):
+    """Two apps on one training directory stand for two worker processes of one server."""
+    with make_client(tmp_path) as first, make_client(tmp_path) as second:
+        run = start(first, LONG)
+        seen = second.get(f"/api/v1/training-runs/{run['id']}")
+        assert seen.status_code == 200 and seen.json()["id"] == run["id"]
+        refused = second.post("/api/v1/training-runs", json=SHORT)
+        assert refused.status_code == 429
+        stopped = second.post(f"/api/v1/training-runs/{run['id']}/stop").json()
+        assert stopped["status"] == "stopped"
+        assert first.get(f"/api/v1/training-runs/{run['id']}").json()["status"] == "stopped"
