@@ -35,8 +35,10 @@ POLL_SECONDS = 0.2
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     meaning = {
+        400: "Malformed request body (not JSON).",
         404: "Unknown run (or one forgotten since).",
         409: "The run cannot do that now (it has ended, or step needs a paused run).",
+        413: "Request body too large.",
         422: "Invalid config: the field, the layer or the limit is named.",
         429: "Too many runs in progress; retry after the Retry-After header's seconds.",
     }
@@ -58,7 +60,7 @@ def runs_of(request: Request) -> TrainingRuns:
 @router.post(
     "/training-runs", operation_id="create_training_run", status_code=201,
     response_model=TrainingRun, summary="Start a training run",
-    responses=_errors(422, 429),
+    responses=_errors(400, 413, 422, 429),
 )
 def create_training_run(request: Request, body: TrainingRunRequest = Body(...)) -> dict:
     """Train `architecture` (a bundled model id, freshly initialised from `seed`, or a layer
@@ -71,7 +73,7 @@ def create_training_run(request: Request, body: TrainingRunRequest = Body(...)) 
 @router.post(
     "/training-runs/check", operation_id="check_training_architecture",
     response_model=ArchitectureCheck, summary="Check a layer spec against a dataset",
-    responses=_errors(422),
+    responses=_errors(400, 413, 422),
 )
 def check_training_architecture(
     architecture: str | list[dict[str, Any]] = Body(

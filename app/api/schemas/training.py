@@ -16,7 +16,7 @@ class Optimizer(BaseModel):
     or Adam (betas 0.9, 0.999; eps 1e-8; weight_decay added to the gradient). Weight decay
     applies to weights, not biases."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: Literal["sgd", "adam"] = "sgd"
     lr: float = Field(0.05, gt=0, le=100, description="The learning rate (before the schedule).")
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD only.")
@@ -28,7 +28,7 @@ class Schedule(BaseModel):
     (times `gamma` every `step_epochs` epochs). `warmup_steps` first raise it linearly from
     lr/warmup_steps to lr."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: Literal["constant", "cosine", "step"] = "constant"
     step_epochs: int = Field(1, ge=1, le=1000)
     gamma: float = Field(0.5, gt=0, le=1)
@@ -40,6 +40,7 @@ class TrainingRunRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,  # false is not a seed, "64" not a batch size
         json_schema_extra={
             "examples": [{
                 "architecture": "lenet5", "dataset": "digits",
