@@ -72,6 +72,11 @@ _REQUEST_BODY = {
                     "summary": "a drawn canvas, loss against class 3",
                     "value": {"pixels": [[0, 0, 0], [0, 255, 0], [0, 255, 0]], "target": 3},
                 },
+                "tensor": {
+                    "summary": "an exact input tensor (here a 1x1x2x2 input, all zeros)",
+                    "value": {"tensor": {"shape": [1, 1, 2, 2], "dtype": "float32",
+                                         "encoding": "base64", "data": "AAAAAAAAAAAAAAAAAAAAAA=="}},
+                },
             },
         },
     },
@@ -86,8 +91,10 @@ _REQUEST_BODY = {
     "deltas",
     description=(
         "Send a multipart body with a file field `image` (plus optional form fields `target`, "
-        "`encoding`, `include`), or a JSON body with `pixels` (a drawn canvas) or `sample` (a "
-        "gallery id). The image is preprocessed like MNIST (EXIF orientation, grayscale, "
+        "`encoding`, `include`), or a JSON body with `pixels` (a drawn canvas), `sample` (a "
+        "gallery id) or `tensor` (an exact network input shaped like the model's input with "
+        "a batch of 1, float32 base64 like the responses' tensors, used as is). An image is "
+        "preprocessed like MNIST (EXIF orientation, grayscale, "
         "inverted when the background is light, cropped to the ink, longer side scaled to 20, "
         "centred by mass in 28x28), then one forward and one backward pass of the softmax "
         "cross-entropy against `target` (default: the prediction) are run. Tensors are "

@@ -1,6 +1,10 @@
-"""The inspect pipeline for one image, apart from HTTP: decode -> preprocess -> forward +
+"""The inspect pipeline for one input, apart from HTTP: decode -> preprocess -> forward +
 backward -> encode. POST /api/v1/models/{id}/inspect and `convscope inspect` both call
 `inspect_image` and serialize its result with `to_json_bytes`, so they give the same JSON.
+
+An input is an image (uploaded, drawn, or a gallery sample), turned into the network's input
+by `image_input` (the one place that does it), or an exact tensor (app.services.input_tensor),
+used as is.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from PIL import Image
 from app.imaging import ImageRejected, decode_image, pixels_to_image, png_data_url, preprocess
 from app.services.encoding import DEFAULT_INCLUDE, ENCODINGS, NonFiniteError, encode_trace
 from app.services.errors import ApiError
+from app.services.input_tensor import decode_input_tensor
 from app.services.models import get_model, receptive_fields
 from app.services.samples import sample_digit
 from app.services.traces import TraceStore, encode_token, pack_recipe, recipe_of, trace_id_of
@@ -26,11 +31,12 @@ PREVIEW_SIDE = 160
 
 @dataclass
 class InspectInput:
-    """One request's image (exactly one of the three sources) and options."""
+    """One request's input (exactly one of the four sources) and options."""
 
     image: bytes | None = None
     pixels: list[list[float]] | None = None
     sample: int | None = None
+    tensor: dict[str, Any] | None = None
     target: int | None = None
     encoding: str = "base64"
     include: tuple[str, ...] = DEFAULT_INCLUDE
@@ -77,6 +83,50 @@ def _check_include_layers(names: tuple[str, ...], model) -> None:
         )
 
 
+def image_input(
+    model, source: InspectInput, settings: Settings, timings: dict[str, float]
+) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """THE step that turns an image source (uploaded bytes, drawn pixels or a gallery sample)
+    into the model's input: -> (float32 (1, *model.input_shape), the preprocessing steps as
+    (name, uint8 image)). Sets timings["decode"]. Raises ApiError.
+
+    Today: the digit recipe (grayscale, ink centred by mass in 28x28, scaled to [0, 1]) for
+    models that take (1, 28, 28), then the model's input spec's (x - mean) / std when its card
+    has one (stored models); models with other inputs take exact tensors only."""
+    tick = time.perf_counter()
+    if tuple(model.input_shape) != (1, 28, 28):
+        raise ApiError(
+            422, "image_input_unsupported",
+            f"this model takes a {list(model.input_shape)} input, and images are only "
+            "preprocessed for 1x28x28 digit models; send the input as an exact tensor "
+            f'{{"tensor": {{"shape": {[1, *model.input_shape]}, "dtype": "float32", '
+            '"encoding": "base64", "data": "..."}}',
+            input_shape=list(model.input_shape),
+        )
+    try:
+        if source.sample is not None:
+            digit, _ = sample_digit(source.sample)
+            steps = [("sample", digit)]
+        else:
+            if source.image is not None:
+                gray = decode_image(source.image, settings)
+            else:
+                gray = pixels_to_image(source.pixels, settings)
+            timings["decode"] = _ms(tick)
+            prepared = preprocess(gray)
+            digit, steps = prepared.input[0], prepared.steps
+    except ImageRejected as exc:
+        raise _rejected(exc) from None
+    timings.setdefault("decode", _ms(tick))
+    x = model.prepare(np.asarray(digit)[None])
+    spec = (model.card or {}).get("input") or {}
+    if "mean" in spec and "std" in spec:
+        mean = np.asarray(spec["mean"], np.float32).reshape(1, -1, 1, 1)
+        std = np.asarray(spec["std"], np.float32).reshape(1, -1, 1, 1)
+        x = ((x - mean) / std).astype(np.float32)
+    return x, steps
+
+
 def inspect_image(
     model_id: str, source: InspectInput, settings: Settings, store: TraceStore | None = None
 ) -> dict[str, Any]:
@@ -94,29 +144,16 @@ def inspect_image(
     timings = dict(source.timings_ms)
 
     tick = time.perf_counter()
-    try:
-        if source.sample is not None:
-            digit, _ = sample_digit(source.sample)
-            timings["decode"] = _ms(tick)
-            tick = time.perf_counter()
-            network_input = digit
-            steps = [("sample", digit)]
-        else:
-            if source.image is not None:
-                gray = decode_image(source.image, settings)
-            else:
-                gray = pixels_to_image(source.pixels, settings)
-            timings["decode"] = _ms(tick)
-            tick = time.perf_counter()
-            prepared = preprocess(gray)
-            network_input = prepared.input[0]
-            steps = prepared.steps
-    except ImageRejected as exc:
-        raise _rejected(exc) from None
-    timings["preprocess"] = _ms(tick)
+    if source.tensor is not None:
+        network_input = decode_input_tensor(source.tensor, model.input_shape)
+        timings["decode"] = _ms(tick)
+        steps: list[tuple[str, np.ndarray]] = []
+    else:
+        network_input, steps = image_input(model, source, settings, timings)
+    timings["preprocess"] = round(_ms(tick) - timings["decode"], 3)
     body = inspect_input(model, network_input, source, settings, store, steps, timings)
     # No ink found: the network saw all zeros, and the last preprocessing step says "blank".
-    body["blank"] = source.sample is None and steps[-1][0] == "blank"
+    body["blank"] = bool(steps) and source.sample is None and steps[-1][0] == "blank"
     timings["total"] = _ms(started)
     body["timings_ms"] = timings
     return body
@@ -134,7 +171,11 @@ def inspect_input(
     _check_include_layers(source.include_layers, model)
     timings = {} if timings is None else timings
     tick = time.perf_counter()
-    trace = model.trace(network_input, source.target)
+    if network_input.shape == (1, *model.input_shape):  # the network's own input, batch of 1
+        target = None if source.target is None else [int(source.target)]
+        trace = model.network.trace(network_input, target)
+    else:
+        trace = model.trace(network_input, source.target)
     timings["forward_backward"] = _ms(tick)
 
     tick = time.perf_counter()
