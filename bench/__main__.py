@@ -15,11 +15,7 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
-<<<<<<< HEAD
-SECTIONS = ("core", "layers", "baseline", "server", "training", "traces", "training_lab")
-=======
-SECTIONS = ("core", "layers", "baseline", "server", "training", "traces", "onnx")
->>>>>>> store
+SECTIONS = ("core", "layers", "baseline", "server", "training", "traces", "onnx", "training_lab")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -133,7 +129,6 @@ def main(argv=None) -> int:
         with threadpool_limits(limits=1, user_api="blas"):
             traces = run_traces(64 if args.quick else 224, 1 if args.quick else 2)
 
-<<<<<<< HEAD
     lab = None
     if "training_lab" not in skip:
         from bench.training_lab import run_lab
@@ -141,7 +136,7 @@ def main(argv=None) -> int:
         print("bench: training lab (events overhead, inspect while a run trains)",
               file=sys.stderr)
         lab = run_lab(args.quick)
-=======
+
     onnx = None
     if "onnx" not in skip:
         from bench.onnx_models import run_onnx
@@ -149,7 +144,6 @@ def main(argv=None) -> int:
         print("bench: ONNX models (ResNet-18 shape, through the API)", file=sys.stderr)
         with threadpool_limits(limits=1, user_api="blas"):
             onnx = run_onnx(64 if args.quick else 224, 1 if args.quick else 2)
->>>>>>> store
 
     pinned.restore_original_limits()
     machine["load average (1 min) at end"] = f"{os.getloadavg()[0]:.2f}"
@@ -158,17 +152,14 @@ def main(argv=None) -> int:
         machine, peaks["float32", args.blas_threads], rows, server, training,
         training_skipped, traces,
     )
-<<<<<<< HEAD
     if lab is not None:
         from bench.training_lab import lab_section
 
         text += "\n\n### Training lab\n\n" + lab_section(lab)
-=======
     if onnx is not None:
         from bench.onnx_models import onnx_section
 
         text += "\n\n### ONNX models\n\n" + onnx_section(onnx)
->>>>>>> store
     print(text)
     if not args.no_write:
         report.write_results(args.out, text)
