@@ -25,6 +25,7 @@ from app.api import (
     samples,
     sgd_step,
     traces,
+    training_runs,
 )
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lessons_activations.router)
     app.include_router(attribution.router)
     app.include_router(sgd_step.router)
+    app.include_router(training_runs.router)
     install_docs(app)
     app.include_router(pages.router)
     app.include_router(lessons_pages.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -83,6 +84,20 @@ class Settings:
     trace_response_budget: int = 3 * 1024 * 1024
     trace_cache_bytes: int = 256 * 1024 * 1024
     trace_ttl: float = 600.0
+    # Training runs (/api/v1/training-runs): each run trains in its own child process at
+    # `training_nice` (lower CPU priority than requests), its files under `training_dir`
+    # (shared by the worker processes). At most `training_max_runs` train at once (beyond:
+    # 429 with Retry-After); a run's epochs are capped at `training_max_epochs`, its
+    # wall-clock time at `training_max_seconds` (then status stopped); a run nobody has
+    # listened to (no GET, no event stream) for `training_idle_seconds` is stopped; the
+    # newest `training_remembered` ended runs are kept.
+    training_dir: Path = Path(tempfile.gettempdir()) / "convscope-training-runs"
+    training_max_runs: int = 1
+    training_max_epochs: int = 20
+    training_max_seconds: float = 600.0
+    training_idle_seconds: float = 60.0
+    training_remembered: int = 32
+    training_nice: int = 10
     # The model store (uploaded ONNX files, trained models): its directory (a shared volume
     # in Docker and Kubernetes), the caps of one upload (file bytes, parameters, ONNX nodes),
     # the bytes the whole store may hold before the least recently used models are evicted,

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
-SECTIONS = ("core", "layers", "baseline", "server", "training", "traces", "onnx")
+SECTIONS = ("core", "layers", "baseline", "server", "training", "traces", "onnx", "training_lab")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -118,6 +118,14 @@ def main(argv=None) -> int:
         with threadpool_limits(limits=1, user_api="blas"):
             traces = run_traces(64 if args.quick else 224, 1 if args.quick else 2)
 
+    lab = None
+    if "training_lab" not in skip:
+        from bench.training_lab import run_lab
+
+        print("bench: training lab (events overhead, inspect while a run trains)",
+              file=sys.stderr)
+        lab = run_lab(args.quick)
+
     onnx = None
     if "onnx" not in skip:
         from bench.onnx_models import run_onnx
@@ -146,6 +154,10 @@ def main(argv=None) -> int:
         machine, peaks["float32", args.blas_threads], rows, server, training,
         training_skipped, traces,
     )
+    if lab is not None:
+        from bench.training_lab import lab_section
+
+        text += "\n\n### Training lab\n\n" + lab_section(lab)
     if onnx is not None:
         from bench.onnx_models import onnx_section
 

@@ -13,6 +13,7 @@ from app.main import create_app
 # The model store of every test process lives in a temporary directory, never in the user's
 # data directory or the repository.
 os.environ["CONVSCOPE_MODEL_DIR"] = tempfile.mkdtemp(prefix="convscope-models-")
+os.environ["CONVSCOPE_TRAINING_DIR"] = tempfile.mkdtemp(prefix="convscope-training-")
 
 
 @pytest.fixture(scope="session")

@@ -38,3 +38,8 @@ def conv_arithmetic(request: Request) -> HTMLResponse:
 @router.get("/recurrent", response_class=HTMLResponse)
 def recurrent(request: Request) -> HTMLResponse:
     return _templates(request).TemplateResponse(request, "recurrent.html", {"page": "recurrent"})
+
+
+@router.get("/train", response_class=HTMLResponse)
+def train(request: Request) -> HTMLResponse:
+    return _templates(request).TemplateResponse(request, "train.html", {"page": "train"})

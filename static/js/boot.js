@@ -6,6 +6,7 @@ const PAGES = {
   'receptive-field': ['./pages/receptive_field.js', 'rf-page'],
   'conv-arithmetic': ['./pages/conv_arithmetic.js', 'ca-page'],
   recurrent: ['./pages/recurrent.js', 'rnn-page'],
+  train: ['./pages/train.js', 'train-page'],
 };
 
 const main = document.getElementById('main');

@@ -28,6 +28,9 @@ OPERATIONS = {
     "get_trace_layer", "fetch_trace_layer", "upload_model", "delete_model",
 }
 OPERATIONS |= {"attribution", "sgd_step"}
+OPERATIONS |= {"create_training_run", "get_training_run", "training_run_events",
+               "pause_training_run", "resume_training_run", "stop_training_run",
+               "step_training_run", "check_training_architecture"}
 OPERATIONS |= {f"lesson_{name}" for name in (  # /api/v1/lessons/...
     "perceptron_dataset", "perceptron_train", "fc_as_conv", "fc_as_conv_map", "conv_matrix",
     "mlp_matrix_form", "mlp_parameters", "mlp_shift", "equivariance", "equivariance_curve",
@@ -237,6 +240,20 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     for name, kwargs in lesson_calls.items():
         answer = ops[name].sync(client=client, **kwargs)
         assert answer is not None and not isinstance(answer, m.ErrorResponse), (name, answer)
+
+    checked = ops["check_training_architecture"].sync(
+        client=client, body=m.BodyCheckTrainingArchitecture(architecture="mlp"))
+    assert isinstance(checked, m.ArchitectureCheck) and checked.parameters == 266610
+    run = ops["create_training_run"].sync(
+        client=client, body=m.TrainingRunRequest(architecture="lenet5", epochs=3))
+    assert isinstance(run, m.TrainingRun), run
+    for command in ("pause", "step", "resume", "stop"):
+        answer = ops[f"{command}_training_run"].sync(run.id, client=client)
+        assert isinstance(answer, m.TrainingRun), (command, answer)
+    assert answer.status == m.TrainingRunStatus.STOPPED
+    assert isinstance(ops["get_training_run"].sync(run.id, client=client), m.TrainingRun)
+    stream = ops["training_run_events"].sync_detailed(run.id, client=client)
+    assert stream.status_code == 200 and b"event: end" in stream.content
 
 
 def test_datamodel_code_generator_models_parse_real_responses(document, client, tmp_path):

@@ -158,3 +158,19 @@ def test_the_page_bench_graph_is_resnet18_behind_a_digit_upsampling_stem():
     shapes = dict(zip(model.network.names, model.network.shapes((1, 1, 28, 28)), strict=True))
     assert shapes["upsample"][1] == (1, 3, 224, 224) and shapes["fc"][1] == (1, 10)
     assert len(model.network.names) == 70
+
+
+def test_training_lab_section_reports_steps_digits_overhead_and_inspect_ratio():
+    from bench.training_lab import LabReport, lab_section, measure_steps
+
+    rates = measure_steps(blocks=1, steps=2)
+    assert set(rates) == {"no events", "events", "no events (CPU time)", "events (CPU time)"}
+    assert min(rates.values()) > 0
+    report = LabReport(steps_per_s={"no events": 20.0, "events": 19.0,
+                                    "no events (CPU time)": 20.0, "events (CPU time)": 19.0},
+                       inspect_p50_ms={"idle": 10.0, "while training": 15.0,
+                                       "idle p95": 20.0, "while training p95": 30.0},
+                       notes=["a note"], load=(1.0, 2.0))
+    text = lab_section(report)
+    assert "| no events | 20.0 | 1280 |" in text and "+5.3%" in text
+    assert "| ratio | 1.50x |" in text and "- a note" in text

@@ -74,6 +74,7 @@ def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVSCOPE_")}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
     env["CONVSCOPE_MODEL_DIR"] = MODEL_DIR  # the README's uploads land in a store of its own
+    env["CONVSCOPE_TRAINING_DIR"] = os.environ["CONVSCOPE_TRAINING_DIR"]  # tests' temporary runs
     return env
 
 
