@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from app.imaging import ImageRejected, decode_image, pixels_to_image, png_data_url, preprocess
+from app.imaging import ImageRejected, decode_image, pixels_to_image, png_data_url
+from app.imaging.spec import prepare_for_spec
 from app.services.encoding import DEFAULT_INCLUDE, ENCODINGS, NonFiniteError, encode_trace
 from app.services.errors import ApiError
 from app.services.models import get_model, receptive_fields
-from app.services.samples import sample_digit
+from app.services.samples import as_picture, dataset_for, sample_image
 from app.services.traces import TraceStore, encode_token, pack_recipe, recipe_of, trace_id_of
 from app.settings import Settings
 
@@ -95,21 +96,28 @@ def inspect_image(
 
     tick = time.perf_counter()
     try:
+        spec = model.input_spec
         if source.sample is not None:
-            digit, _ = sample_digit(source.sample)
+            image, _ = sample_image(source.sample, dataset_for(model))
             timings["decode"] = _ms(tick)
             tick = time.perf_counter()
-            network_input = digit
-            steps = [("sample", digit)]
+            if image.shape in (model.input_shape, model.input_shape[1:]):
+                network_input = image  # a sample of the model's own dataset, as it is
+                steps = [("sample", as_picture(image))]
+            else:  # another model's sample: prepared for this model's input spec
+                prepared = prepare_for_spec(as_picture(image), spec)
+                network_input, steps = prepared.pixels, [("sample", as_picture(image))]
+                steps += prepared.steps
         else:
             if source.image is not None:
-                gray = decode_image(source.image, settings)
+                picture = decode_image(source.image, settings, colour=spec.channels == 3)
             else:
-                gray = pixels_to_image(source.pixels, settings)
+                picture = pixels_to_image(source.pixels, settings)
             timings["decode"] = _ms(tick)
             tick = time.perf_counter()
-            prepared = preprocess(gray)
-            network_input = prepared.input[0]
+            # Model.trace applies the spec's mean and std: it takes the [0, 1] pixels.
+            prepared = prepare_for_spec(picture, spec)
+            network_input = prepared.pixels
             steps = prepared.steps
     except ImageRejected as exc:
         raise _rejected(exc) from None
@@ -117,6 +125,7 @@ def inspect_image(
     body = inspect_input(model, network_input, source, settings, store, steps, timings)
     # No ink found: the network saw all zeros, and the last preprocessing step says "blank".
     body["blank"] = source.sample is None and steps[-1][0] == "blank"
+    body["input_spec"] = spec.as_dict()
     timings["total"] = _ms(started)
     body["timings_ms"] = timings
     return body
