@@ -20,6 +20,7 @@ normalised per channel: (x - mean) / std.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,7 +175,8 @@ def cover_and_crop(image: Image.Image, height: int, width: int) -> tuple[Image.I
     kept whole, the longer one cut evenly on both sides), then that box scaled to exactly
     height x width (Lanczos). Work is bounded by the target's size, whatever the image's."""
     box = crop_box(image.size, height, width)
-    cropped = image.crop(tuple(round(v) for v in box))
+    left, top, right, bottom = box  # the step's picture: whole pixels, at least one
+    cropped = image.crop((math.floor(left), math.floor(top), math.ceil(right), math.ceil(bottom)))
     resized = image.resize((width, height), Image.Resampling.LANCZOS, box=box)
     return cropped, resized
 
