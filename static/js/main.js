@@ -4,7 +4,8 @@
 import * as api from './api.js';
 import { fmt } from './render/colormap.js';
 import { canvasToPng, composeCanvas, downloadBlob } from './render/snapshot.js';
-import { initDrawPad, initUpload, renderPreprocessing, renderSamples } from './views/input.js';
+import { initDrawPad, initUpload, renderPreprocessing } from './views/input.js';
+import { initModelPicker } from './views/model_picker.js';
 import { renderOverview } from './views/overview.js';
 import { renderProbabilities } from './views/probabilities.js';
 import { autoTarget, renderTargetControls } from './views/target.js';
@@ -74,6 +75,7 @@ export function mount(root) {
   };
 
   const NO_INPUT = 'No input yet: upload, draw or pick a sample.';
+  const picker = initModelPicker({ select: ui.modelSelect, gallery: ui.gallery, root, onPick: (sample) => setInput({ sample: sample.id }) });
 
   /** Mark the shown result as belonging to an earlier input (dimmed, and said so) or not. */
   function setStale(stale) {
@@ -205,7 +207,6 @@ export function mount(root) {
     runInspect();
   }
 
-
   function onHover(unit, value) {
     state.overview?.preview(unit);
     if (!unit) {
@@ -325,6 +326,8 @@ export function mount(root) {
       state.layerInfo = card.layers || [];
       state.layerInfoModel = modelId;
       ui.modelDescription.textContent = card.description || '';
+      const samples = await picker.showGallery(modelId); // the gallery that fits this model
+      if (!state.input && samples.length) state.input = { sample: samples[0].id };
     } catch (error) {
       showError(error);
     }
@@ -367,10 +370,7 @@ export function mount(root) {
     ui.downloadPng.addEventListener('click', () => savePng().catch(showError));
 
     try {
-      const [models, samples] = await Promise.all([api.listModels(), api.listSamples()]);
-      ui.modelSelect.replaceChildren(...models.map((m) => new Option(m.name, m.id)));
-      renderSamples(ui.gallery, samples, (sample) => setInput({ sample: sample.id }));
-      if (samples.length) state.input = { sample: samples[0].id };
+      const models = await picker.load();
       if (models.length) await selectModel(models[0].id);
     } catch (error) {
       showError(error);
