@@ -9,6 +9,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _default_model_dir() -> Path:
+    """Where uploaded and trained models are kept unless CONVSCOPE_MODEL_DIR says otherwise:
+    the user's data directory ($XDG_DATA_HOME, else ~/.local/share)/convscope/models; never
+    inside the source tree."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "convscope" / "models"
+
+
 def available_cpus() -> int:
     """CPUs this process may use: its affinity mask, capped by a cgroup v2 CPU quota (what a
     container limit such as `docker run --cpus 2` sets), since os.cpu_count() sees the host's."""
@@ -70,6 +78,16 @@ class Settings:
     trace_layer_budget: int = 2 * 1024 * 1024
     trace_cache_bytes: int = 256 * 1024 * 1024
     trace_ttl: float = 600.0
+    # The model store (uploaded ONNX files, trained models): its directory (a shared volume
+    # in Docker and Kubernetes), the caps of one upload (file bytes, parameters, ONNX nodes),
+    # the bytes the whole store may hold before the least recently used models are evicted,
+    # and the parameter bytes of loaded models kept in memory.
+    model_dir: Path = _default_model_dir()
+    max_model_bytes: int = 100 * 1024 * 1024
+    max_model_parameters: int = 30_000_000
+    max_model_nodes: int = 500
+    model_store_bytes: int = 2 * 1024 * 1024 * 1024
+    model_cache_bytes: int = 512 * 1024 * 1024
 
     @property
     def pool_threads(self) -> int:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+
+# The model store of every test process lives in a temporary directory, never in the user's
+# data directory or the repository.
+os.environ["CONVSCOPE_MODEL_DIR"] = tempfile.mkdtemp(prefix="convscope-models-")
 
 
 @pytest.fixture(scope="session")

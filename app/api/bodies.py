@@ -1,5 +1,5 @@
-"""Reading an inspect request's body into an InspectInput: JSON (`pixels` or `sample`) or
-multipart (a file field `image`), every problem a 4xx envelope.
+"""Reading an inspect request's body into an InspectInput: JSON (`pixels`, `sample` or
+`tensor`) or multipart (a file field `image`), every problem a 4xx envelope.
 
 `parse_json_body` runs on the CPU pool: it parses, checks the canvas's shape and values
 cheaply (stopping at the first MAX_PROBLEMS problems), and only then lets pydantic validate
@@ -108,6 +108,18 @@ def check_pixels(pixels: Any, limit: int) -> None:
         raise invalid_input(problems[:MAX_PROBLEMS])
 
 
+def check_tensor(tensor: Any) -> None:
+    """A tensor's shape before pydantic sees it: an object of at most 4 short keys whose
+    `shape` is a short list (its `data` is one string, whatever its length)."""
+    if tensor is None:
+        return
+    if not isinstance(tensor, dict):
+        raise ApiError(422, "invalid_tensor", "tensor must be an object {shape, dtype, "
+                       "encoding, data}", field="tensor")
+    check_shape({k: v for k, v in tensor.items() if k != "data"}, max_items=8, max_keys=4,
+                max_depth=1)
+
+
 def _include_error(exc: ValidationError) -> ApiError | None:
     errors = exc.errors(include_url=False)
     if not all(err["loc"][:1] == ("include",) for err in errors):
@@ -126,7 +138,8 @@ def parse_json_body(raw: bytes, settings: Settings) -> InspectInput:
     body = load_json(raw)
     if isinstance(body, dict):
         check_pixels(body.get("pixels"), settings.max_canvas_side)
-        rest = {key: value for key, value in body.items() if key != "pixels"}
+        check_tensor(body.get("tensor"))
+        rest = {key: value for key, value in body.items() if key not in ("pixels", "tensor")}
         check_shape(rest, max_items=max(2 * len(INCLUDE_PARTS), MAX_INCLUDE_LAYERS), max_keys=8,
                     max_depth=2)
     try:
@@ -135,6 +148,7 @@ def parse_json_body(raw: bytes, settings: Settings) -> InspectInput:
         raise (_include_error(exc) or validation_error(exc)) from None
     return InspectInput(
         pixels=request.pixels, sample=request.sample, target=request.target,
+        tensor=None if request.tensor is None else request.tensor.model_dump(),
         encoding=request.encoding, include=_include(request.include),
         include_layers=_layer_names(request.include_layers),
     )

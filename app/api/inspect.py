@@ -72,6 +72,11 @@ _REQUEST_BODY = {
                     "summary": "a drawn canvas, loss against class 3",
                     "value": {"pixels": [[0, 0, 0], [0, 255, 0], [0, 255, 0]], "target": 3},
                 },
+                "tensor": {
+                    "summary": "an exact input tensor (here a 1x1x2x2 input, all zeros)",
+                    "value": {"tensor": {"shape": [1, 1, 2, 2], "dtype": "float32",
+                                         "encoding": "base64", "data": "AAAAAAAAAAAAAAAAAAAAAA=="}},
+                },
             },
         },
     },
@@ -86,16 +91,17 @@ _REQUEST_BODY = {
     "deltas",
     description=(
         "Send a multipart body with a file field `image` (plus optional form fields `target`, "
-        "`encoding`, `include`), or a JSON body with `pixels` (a drawn canvas) or `sample` (a "
-        "gallery id of the model's gallery). The image is preprocessed for the model's input "
-        "spec (`input_spec` in the response). 1-channel digit models: like MNIST (EXIF "
-        "orientation, grayscale, inverted when the background is light, cropped to the ink, "
-        "longer side scaled to 20, centred by mass in 28x28; resized to the model's size if "
-        "it is not 28x28). Other models: colour kept for 3 channels (transparency on white), "
-        "resize the shorter side then centre-crop (the centred box of the model's aspect "
-        "ratio, scaled to its height x width), scaled to [0, 1], channels reversed for BGR "
-        "models, then (x - mean) / std per channel. Then one forward and one backward pass "
-        "of the softmax "
+        "`encoding`, `include`), or a JSON body with `pixels` (a drawn canvas), `sample` (a "
+        "gallery id of the model's gallery) or `tensor` (an exact network input shaped like "
+        "the model's input with a batch of 1, float32 base64 like the responses' tensors, "
+        "used as is). An image is preprocessed for the model's input spec (`input_spec` in "
+        "the response). 1-channel digit models: like MNIST (EXIF orientation, grayscale, "
+        "inverted when the background is light, cropped to the ink, longer side scaled to 20, "
+        "centred by mass in 28x28; resized to the model's size if it is not 28x28). Other "
+        "models: colour kept for 3 channels (transparency on white), resize the shorter side "
+        "then centre-crop (the centred box of the model's aspect ratio, scaled to its height "
+        "x width), scaled to [0, 1], channels reversed for BGR models. Then (x - mean) / std "
+        "per channel, and one forward and one backward pass of the softmax "
         "cross-entropy against `target` (default: the prediction) are run. Tensors are "
         "base64 little-endian by default, nested lists with `encoding=list`. Batch axis "
         "dropped. Max pooling ties go to the first maximum in row-major window order."

@@ -3,7 +3,8 @@
 - `BodyLimitMiddleware` (pure ASGI) rejects a body larger than `settings.max_body_bytes` with
   413 before anything parses it: at once when Content-Length declares too much, and while
   streaming (chunked uploads, lying Content-Length) by counting the bytes received. A body not
-  received within `settings.body_timeout` seconds gets 408 `request_timeout`.
+  received within `settings.body_timeout` seconds gets 408 `request_timeout`. Routes listed in
+  `route_limits` ((method, path) -> bytes: the model upload) have their own cap.
 - `CpuLimiter` runs CPU-bound work on `settings.pool_threads` threads (CPUs // worker
   processes, so the machine runs about one job per CPU) with at most `settings.queue_size` more
   requests waiting; beyond that a request gets 503 `busy` with Retry-After instead of piling
@@ -248,10 +249,12 @@ class BodyLimitMiddleware:
     requests to this app."""
 
     def __init__(
-        self, app: ASGIApp, max_body_bytes: int, limiter: CpuLimiter, body_timeout: float = 30.0
+        self, app: ASGIApp, max_body_bytes: int, limiter: CpuLimiter, body_timeout: float = 30.0,
+        route_limits: dict[tuple[str, str], int] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.route_limits = route_limits or {}
         self.limiter = limiter
         self.body_timeout = body_timeout
 
@@ -259,7 +262,8 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_body_bytes
+        limit = self.route_limits.get((scope.get("method"), scope.get("path")),
+                                      self.max_body_bytes)
         declared = None
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
@@ -343,11 +347,14 @@ def pin_blas_threads() -> None:
 def install_limits(app: Any, settings: Settings) -> CpuLimiter:
     """Register the body cap and the CPU pool on a FastAPI/Starlette app; returns the pool
     (also at app.state.cpu_limiter)."""
+    from app.api.model_forms import upload_body_limit
+
     limiter = CpuLimiter.from_settings(settings)
     app.state.cpu_limiter = limiter
     app.add_middleware(
         BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, limiter=limiter,
         body_timeout=settings.body_timeout,
+        route_limits={("POST", "/api/v1/models"): upload_body_limit(settings)},
     )
     # Keep uploads in memory (they are already capped by the body limit) instead of letting
     # the form parser spill files over 1 MiB to a temporary file on disk: uploaded bytes are

@@ -1,15 +1,30 @@
-"""GET /api/v1/models and GET /api/v1/models/{model_id}: the bundled models and their layers."""
+"""The models: GET /api/v1/models (bundled and stored), GET /api/v1/models/{model_id} (card
+and layer table), POST /api/v1/models (upload an ONNX file into the model store) and
+DELETE /api/v1/models/{model_id} (remove an uploaded or trained one)."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 
-from app.api.schemas import ModelDetail, ModelList, error_responses
+from app.api.dependencies import AppSettings
+from app.api.limits import run_cpu_bound
+from app.api.model_forms import parse_model_upload
+from app.api.schemas import ErrorResponse, ModelDetail, ModelList, error_responses
+from app.api.schemas.models import ModelUploadForm, StoredModelCard
 from app.models import Model, load_model
 from app.services.encoding import encode_tensor
-from app.services.models import available_models, get_model, receptive_fields
+from app.services.model_store import model_store
+from app.services.models import (
+    available_models,
+    delete_stored,
+    get_model,
+    receptive_fields,
+    store_onnx,
+    stored_summary,
+)
 
 __all__ = ["available_models", "get_model", "receptive_fields", "router"]
 
@@ -28,6 +43,7 @@ def model_summary(model: Model) -> dict[str, Any]:
         "classes": model.classes,
         "parameters": model.network.parameter_count,
         "accuracy": None if accuracy is None else float(accuracy),
+        "source": card.get("source", "bundled"),
     }
 
 
@@ -67,11 +83,66 @@ def model_detail(model: Model, with_weights: bool = False) -> dict[str, Any]:
     "/models",
     operation_id="list_models",
     response_model=ModelList,
-    summary="The bundled models",
+    summary="The models: bundled ones first, then uploaded and trained ones (oldest first)",
     responses=error_responses(),
 )
 def models_index() -> dict[str, Any]:
-    return {"models": [model_summary(load_model(m)) for m in available_models()]}
+    bundled = [model_summary(load_model(m)) for m in available_models()]
+    return {"models": bundled + [stored_summary(card) for card in model_store().cards()]}
+
+
+_UPLOAD_BODY = {
+    "required": True,
+    "content": {"multipart/form-data": {"schema": ModelUploadForm.model_json_schema()}},
+}
+
+
+@router.post(
+    "/models",
+    operation_id="upload_model",
+    status_code=201,
+    response_model=StoredModelCard,
+    summary="Upload an ONNX model into the model store",
+    description=(
+        "A multipart body with the file field `file` (the .onnx file, weights inside it) and "
+        "optional `name`, `classes` (a JSON list of strings, or a text file with one label a "
+        "line) and `input` (JSON: channels, height, width, mean, std, colour_order). The "
+        "model is imported (only parsed: ConvScope's own core runs it) and stored under an "
+        "id made of the first 16 hex digits of the file's sha256. Answers 201 with its card; "
+        "uploading the same bytes again answers 200 with the card stored the first time "
+        "(other `name`, `classes` or `input` are then ignored: delete it first to change "
+        "them). A file over the size cap gets 413; a model the importer refuses gets 422 "
+        "with its code: `unsupported_operator` (naming the operator, node and opset), "
+        "`external_data`, `model_too_large` (parameters or nodes) or `invalid_model`."
+    ),
+    openapi_extra={"requestBody": _UPLOAD_BODY},
+    responses={
+        200: {"model": StoredModelCard, "description": "These bytes were already stored."},
+        **error_responses(400, 413, 415, 422, 503),
+    },
+)
+async def model_upload(request: Request, settings: AppSettings) -> Response:
+    upload = await parse_model_upload(request, settings)
+    card, created = await run_cpu_bound(
+        store_onnx, upload.data, name=upload.name, classes=upload.classes,
+        input_spec=upload.input_spec,
+    )
+    return JSONResponse(card, status_code=201 if created else 200)
+
+
+@router.delete(
+    "/models/{model_id}",
+    operation_id="delete_model",
+    status_code=204,
+    summary="Delete an uploaded or trained model (bundled models cannot be deleted)",
+    responses={
+        403: {"model": ErrorResponse, "description": "A bundled model: it cannot be deleted."},
+        **error_responses(404),
+    },
+)
+def model_delete(model_id: str) -> Response:
+    delete_stored(model_id)
+    return Response(status_code=204)
 
 
 @router.get(

@@ -207,11 +207,12 @@ class Model:
 
     @property
     def input_spec(self):
-        """The InputSpec (app.imaging.spec): the card's "input_spec" (uploaded models), else
-        the architecture's, else derived from input_shape (1 channel: a digit model)."""
+        """The InputSpec (app.imaging.spec): the card's "input" (stored models: channels,
+        height, width, mean, std, colour_order), else the architecture's, else derived from
+        input_shape (1 channel: a digit model). ValueError for a non-image input."""
         from app.imaging.spec import input_spec_from
 
-        raw = self.card.get("input_spec") if isinstance(self.card, dict) else None
+        raw = self.card.get("input") if isinstance(self.card, dict) else None
         if not isinstance(raw, dict):
             raw = self.architecture.input_spec
         return input_spec_from(raw, self.input_shape)

@@ -1,6 +1,10 @@
-"""The inspect pipeline for one image, apart from HTTP: decode -> preprocess -> forward +
+"""The inspect pipeline for one input, apart from HTTP: decode -> preprocess -> forward +
 backward -> encode. POST /api/v1/models/{id}/inspect and `convscope inspect` both call
 `inspect_image` and serialize its result with `to_json_bytes`, so they give the same JSON.
+
+An input is an image (uploaded, drawn, or a gallery sample), turned into the network's input
+by `image_input` (the one place that does it), or an exact tensor (app.services.input_tensor),
+used as is.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ import numpy as np
 from PIL import Image
 
 from app.imaging import ImageRejected, decode_image, pixels_to_image, png_data_url
-from app.imaging.spec import prepare_for_spec
+from app.imaging.spec import normalise, prepare_for_spec
 from app.services.encoding import DEFAULT_INCLUDE, ENCODINGS, NonFiniteError, encode_trace
 from app.services.errors import ApiError
+from app.services.input_tensor import decode_input_tensor
 from app.services.models import get_model, receptive_fields
 from app.services.samples import as_picture, dataset_for, sample_image
 from app.services.traces import TraceStore, encode_token, pack_recipe, recipe_of, trace_id_of
@@ -27,11 +32,12 @@ PREVIEW_SIDE = 160
 
 @dataclass
 class InspectInput:
-    """One request's image (exactly one of the three sources) and options."""
+    """One request's input (exactly one of the four sources) and options."""
 
     image: bytes | None = None
     pixels: list[list[float]] | None = None
     sample: int | None = None
+    tensor: dict[str, Any] | None = None
     target: int | None = None
     encoding: str = "base64"
     include: tuple[str, ...] = DEFAULT_INCLUDE
@@ -78,6 +84,55 @@ def _check_include_layers(names: tuple[str, ...], model) -> None:
         )
 
 
+def image_input(
+    model, source: InspectInput, settings: Settings, timings: dict[str, float]
+) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """THE step that turns an image source (uploaded bytes, drawn pixels or a gallery sample)
+    into the model's input: -> (float32 (1, *model.input_shape), the preprocessing steps as
+    (name, uint8 image)). Sets timings["decode"]. Raises ApiError.
+
+    The image is prepared for the model's input spec (app.imaging.spec.prepare_for_spec):
+    1-channel digit models get the digit recipe, others keep their colour (3 channels) and
+    are resized on the shorter side then centre-cropped; then (x - mean) / std per channel.
+    A gallery sample of the model's own dataset (its shape is the model's) is used as it is,
+    scaled to [0, 1] and normalised; another gallery's sample is prepared like an upload.
+    Models whose input is not a 1- or 3-channel image take exact tensors only."""
+    tick = time.perf_counter()
+    shape = tuple(model.input_shape)
+    if len(shape) != 3 or shape[0] not in (1, 3):
+        raise ApiError(
+            422, "image_input_unsupported",
+            f"this model takes a {list(shape)} input, and images are only preprocessed for "
+            "1- or 3-channel image models; send the input as an exact tensor "
+            f'{{"tensor": {{"shape": {[1, *shape]}, "dtype": "float32", '
+            '"encoding": "base64", "data": "..."}}',
+            input_shape=list(shape),
+        )
+    spec = model.input_spec
+    try:
+        if source.sample is not None:
+            image, _ = sample_image(source.sample, dataset_for(model))
+            timings["decode"] = _ms(tick)
+            picture = as_picture(image)
+            if image.shape in (shape, shape[1:]):  # the model's own gallery: as it is
+                pixels = image.reshape(shape).astype(np.float32) / 255.0
+                x, steps = normalise(pixels, spec), [("sample", picture)]
+            else:
+                prepared = prepare_for_spec(picture, spec)
+                x, steps = prepared.input, [("sample", picture), *prepared.steps]
+        else:
+            if source.image is not None:
+                decoded = decode_image(source.image, settings, colour=spec.channels == 3)
+            else:
+                decoded = pixels_to_image(source.pixels, settings)
+            timings["decode"] = _ms(tick)
+            prepared = prepare_for_spec(decoded, spec)
+            x, steps = prepared.input, prepared.steps
+    except ImageRejected as exc:
+        raise _rejected(exc) from None
+    return np.ascontiguousarray(x[None], dtype=np.float32), steps
+
+
 def inspect_image(
     model_id: str, source: InspectInput, settings: Settings, store: TraceStore | None = None
 ) -> dict[str, Any]:
@@ -95,37 +150,18 @@ def inspect_image(
     timings = dict(source.timings_ms)
 
     tick = time.perf_counter()
-    try:
-        spec = model.input_spec
-        if source.sample is not None:
-            image, _ = sample_image(source.sample, dataset_for(model))
-            timings["decode"] = _ms(tick)
-            tick = time.perf_counter()
-            if image.shape in (model.input_shape, model.input_shape[1:]):
-                network_input = image  # a sample of the model's own dataset, as it is
-                steps = [("sample", as_picture(image))]
-            else:  # another model's sample: prepared for this model's input spec
-                prepared = prepare_for_spec(as_picture(image), spec)
-                network_input, steps = prepared.pixels, [("sample", as_picture(image))]
-                steps += prepared.steps
-        else:
-            if source.image is not None:
-                picture = decode_image(source.image, settings, colour=spec.channels == 3)
-            else:
-                picture = pixels_to_image(source.pixels, settings)
-            timings["decode"] = _ms(tick)
-            tick = time.perf_counter()
-            # Model.trace applies the spec's mean and std: it takes the [0, 1] pixels.
-            prepared = prepare_for_spec(picture, spec)
-            network_input = prepared.pixels
-            steps = prepared.steps
-    except ImageRejected as exc:
-        raise _rejected(exc) from None
-    timings["preprocess"] = _ms(tick)
+    if source.tensor is not None:
+        network_input = decode_input_tensor(source.tensor, model.input_shape)
+        timings["decode"] = _ms(tick)
+        steps: list[tuple[str, np.ndarray]] = []
+    else:
+        network_input, steps = image_input(model, source, settings, timings)
+    timings["preprocess"] = _ms(tick) - timings["decode"]
     body = inspect_input(model, network_input, source, settings, store, steps, timings)
     # No ink found: the network saw all zeros, and the last preprocessing step says "blank".
-    body["blank"] = source.sample is None and steps[-1][0] == "blank"
-    body["input_spec"] = spec.as_dict()
+    body["blank"] = bool(steps) and source.sample is None and steps[-1][0] == "blank"
+    if source.tensor is None:
+        body["input_spec"] = model.input_spec.as_dict()
     timings["total"] = _ms(started)
     body["timings_ms"] = timings
     return body
@@ -143,7 +179,11 @@ def inspect_input(
     _check_include_layers(source.include_layers, model)
     timings = {} if timings is None else timings
     tick = time.perf_counter()
-    trace = model.trace(network_input, source.target)
+    if network_input.shape == (1, *model.input_shape):  # the network's own input, batch of 1
+        target = None if source.target is None else [int(source.target)]
+        trace = model.network.trace(network_input, target)
+    else:
+        trace = model.trace(network_input, source.target)
     timings["forward_backward"] = _ms(tick)
 
     tick = time.perf_counter()

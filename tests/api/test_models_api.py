@@ -17,7 +17,9 @@ def test_models_lists_lenet5_with_its_card_figures(client, lenet5):
     entry = next(m for m in body["models"] if m["id"] == "lenet5")
     assert set(entry) == {
         "id", "name", "description", "input_shape", "classes", "parameters", "accuracy",
+        "source",
     }
+    assert entry["source"] == "bundled"
     assert entry["input_shape"] == [1, 28, 28]
     assert entry["classes"] == [str(d) for d in range(10)]
     assert entry["parameters"] == lenet5.network.parameter_count == 61706

@@ -25,7 +25,7 @@ TYPES_IMPORT = "from ...types import Response, UNSET"
 OPERATIONS = {
     "healthz", "list_models", "get_model", "inspect", "list_samples", "get_sample_image",
     "receptive_field", "list_receptive_field_presets",
-    "get_trace_layer", "fetch_trace_layer",
+    "get_trace_layer", "fetch_trace_layer", "upload_model", "delete_model",
 }
 OPERATIONS |= {f"lesson_{name}" for name in (  # /api/v1/lessons/...
     "perceptron_dataset", "perceptron_train", "fc_as_conv", "fc_as_conv_map", "conv_matrix",
@@ -151,6 +151,18 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
     recurrent = lstm.layers[1].recurrent
     assert isinstance(recurrent, m.RecurrentTrace) and recurrent.steps == 28
     assert isinstance(recurrent.directions[0].gates.f, m.TensorBase64)
+
+    from tests.importers.test_onnx_models import lenet
+
+    net, out = lenet()
+    onnx_bytes = net.model(out).SerializeToString()
+    card = ops["upload_model"].sync(client=client, body=m.ModelUploadForm(
+        file=types.File(payload=io.BytesIO(onnx_bytes), file_name="lenet.onnx"), name="up"))
+    assert isinstance(card, m.StoredModelCard) and card.name == "up", card
+    deleted = ops["delete_model"].sync_detailed(card.id, client=client)
+    assert deleted.status_code == 204
+    refused = ops["delete_model"].sync("lenet5", client=client)
+    assert isinstance(refused, m.ErrorResponse) and refused.error.code == "model_not_deletable"
 
     presets = ops["list_receptive_field_presets"].sync(client=client)
     assert any(p.id == "alexnet" for p in presets)

@@ -73,6 +73,9 @@ class ModelSummary(BaseModel):
     accuracy: float | None = Field(
         None, description="Accuracy on held-out digits, from the model card."
     )
+    source: Literal["bundled", "onnx", "training"] = Field(
+        "bundled", description="Shipped with ConvScope, an uploaded ONNX file, or trained here."
+    )
 
 
 class ModelList(BaseModel):

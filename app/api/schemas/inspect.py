@@ -70,22 +70,39 @@ def _canvas_schema(schema: dict[str, Any]) -> None:
     _not_null(schema)
     schema.update(minItems=1, maxItems=MAX_CANVAS_SIDE)
     schema["items"].update(minItems=1, maxItems=MAX_CANVAS_SIDE)
-_SOURCES = ("pixels", "sample")
+_SOURCES = ("pixels", "sample", "tensor")
 
 
-def exactly_one_of(a: str, b: str) -> dict[str, Any]:
-    """The JSON Schema that `not` negates so that exactly one of keys a, b is present."""
+def exactly_one_of(*keys: str) -> dict[str, Any]:
+    """The JSON Schema that `not` negates so that exactly one of `keys` is present: any two
+    of them, or none."""
+    pairs = [[a, b] for i, a in enumerate(keys) for b in keys[i + 1:]]
     return {
         "anyOf": [
-            {"required": [a, b]},
-            {"not": {"anyOf": [{"required": [a]}, {"required": [b]}]}},
+            *({"required": pair} for pair in pairs),
+            {"not": {"anyOf": [{"required": [key]} for key in keys]}},
         ]
     }
 
 
+class InputTensor(BaseModel):
+    """An exact network input: the model's input shape with a batch of 1, float32, the
+    base64 of its little-endian bytes in C order (the responses' Tensor encoding)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shape: list[Annotated[int, Field(ge=1, strict=True)]] = Field(
+        min_length=2, max_length=5, description="[1, C, H, W]: exactly the model's input "
+        "(`input_shape` of GET /api/v1/models/{model_id}) with a batch of 1.")
+    dtype: Literal["float32"]
+    encoding: Literal["base64"]
+    data: str = Field(description="base64 of the little-endian float32 bytes, C order; "
+                      "every value finite.", json_schema_extra={"contentEncoding": "base64"})
+
+
 class InspectJsonRequest(BaseModel):
-    """JSON body of /inspect: exactly one of `pixels` (a drawn canvas) or `sample` (a gallery
-    id), plus options."""
+    """JSON body of /inspect: exactly one of `pixels` (a drawn canvas), `sample` (a gallery
+    id) or `tensor` (an exact network input), plus options."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -93,7 +110,7 @@ class InspectJsonRequest(BaseModel):
             # Exactly one of pixels / sample, written with `not` rather than a oneOf of bare
             # `required` branches: generators (openapi-python-client) turn such a oneOf into
             # an untyped body, and ignore `not`.
-            "not": exactly_one_of("pixels", "sample"),
+            "not": exactly_one_of(*_SOURCES),
             "examples": [{"sample": 7, "include": list(DEFAULT_INCLUDE)}],
         },
     )
@@ -109,6 +126,11 @@ class InspectJsonRequest(BaseModel):
     sample: int | None = Field(
         None, ge=0, strict=True, json_schema_extra=_not_null,
         description="An id from GET /api/v1/samples.",
+    )
+    tensor: InputTensor | None = Field(
+        None, json_schema_extra=_not_null,
+        description="An exact network input, used as is (no preprocessing): for programs, "
+        "for models whose input is not a 28x28 digit, and for checking results exactly.",
     )
     target: int | None = Field(
         None, ge=0, strict=True,
@@ -126,7 +148,7 @@ class InspectJsonRequest(BaseModel):
         if isinstance(data, dict):
             given = [key for key in _SOURCES if key in data]
             if len(given) != 1 or data[given[0]] is None:
-                raise ValueError("give exactly one of `pixels` or `sample`")
+                raise ValueError("give exactly one of `pixels`, `sample` or `tensor`")
         return data
 
 
