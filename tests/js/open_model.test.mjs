@@ -41,17 +41,18 @@ test('an import error shows the server message, which names the operator, and it
 test('the picker groups uploaded models after the bundled ones, and picks each one a gallery', () => {
   const models = [
     { id: 'lenet5', name: 'LeNet-5', input_shape: [1, 28, 28] },
-    { id: 'ab12', name: 'my net', input_shape: [3, 32, 32], source: 'uploaded' },
+    { id: 'ab12', name: 'my net', input_shape: [3, 32, 32], source: 'onnx' },
+    { id: 'cd34', name: 'trained', input_shape: [1, 28, 28], source: 'trained' },
     { id: 'colour-cnn', name: 'Colour CNN', input_shape: [3, 20, 20], source: 'bundled' },
   ];
   const groups = pickerGroups(models);
   assert.deepEqual(groups.map(([label, list]) => [label, list.map((m) => m.id)]),
-    [['Bundled models', ['lenet5', 'colour-cnn']], ['Your models', ['ab12']]]);
+    [['Bundled models', ['lenet5', 'colour-cnn']], ['Your models', ['ab12', 'cd34']]]);
   assert.deepEqual(pickerGroups(models.slice(0, 1)).map(([label]) => label), ['Bundled models']);
   assert.equal(optionText(models[1]), 'my net (3×32×32)');
   assert.equal(optionText(models[0]), 'LeNet-5');
   assert.equal(datasetFor(models[0]), 'digits');
-  assert.equal(datasetFor(models[2]), 'colour-shapes');
+  assert.equal(datasetFor(models[3]), 'colour-shapes');
   assert.equal(datasetFor({ input_shape: [3, 20, 20], dataset: 'digits' }), 'digits');
   assert.equal(datasetFor(null), 'digits');
 });

@@ -19,18 +19,23 @@ export function datasetFor(model) {
     ? 'colour-shapes' : 'digits';
 }
 
+/** Is a model the user's (uploaded, e.g. source "onnx", or trained), not bundled? */
+export function isUsers(model) {
+  return Boolean(model.source) && model.source !== 'bundled';
+}
+
 /** Split model summaries into the picker's groups: [[label, models], ...], empty groups left
- * out. Uploaded models (source "uploaded") come after the bundled ones. */
+ * out. The user's models (uploaded or trained) come after the bundled ones. */
 export function pickerGroups(models) {
-  const uploaded = models.filter((m) => m.source === 'uploaded');
-  const bundled = models.filter((m) => m.source !== 'uploaded');
+  const uploaded = models.filter(isUsers);
+  const bundled = models.filter((m) => !isUsers(m));
   return [['Bundled models', bundled], ['Your models', uploaded]].filter(([, list]) => list.length);
 }
 
 /** The option text of a model: its name, and for an uploaded one its input shape. */
 export function optionText(model) {
   const shape = Array.isArray(model.input_shape) ? ` (${model.input_shape.join('×')})` : '';
-  return model.source === 'uploaded' ? `${model.name}${shape}` : model.name;
+  return isUsers(model) ? `${model.name}${shape}` : model.name;
 }
 
 /**
@@ -87,7 +92,7 @@ export function initModelPicker({ select, gallery, root, onPick }) {
   }
 
   function add(summary) {
-    models = [...models.filter((m) => m.id !== summary.id), { source: 'uploaded', ...summary }];
+    models = [...models.filter((m) => m.id !== summary.id), { source: 'onnx', ...summary }];
     fill();
   }
 

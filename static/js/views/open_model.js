@@ -99,7 +99,8 @@ function specText(spec, inputShape) {
 /** The model card: name, id, input spec, parameters, classes and the layer table. */
 export function renderCard(container, detail, uploaded = {}) {
   const card = detail.card || {};
-  const spec = card.input_spec || uploaded.input_spec || null;
+  const given = [card.input, uploaded.input].find((s) => s && s.channels);
+  const spec = given ? { kind: given.channels === 1 ? 'digit' : 'image', ...given } : null;
   const classes = detail.classes || [];
   const classText = classes.length > MAX_CLASSES_SHOWN
     ? `${classes.slice(0, MAX_CLASSES_SHOWN).join(', ')}, … (${classes.length})`
@@ -199,7 +200,7 @@ export function mount(root, { onOpened = () => {} } = {}) {
       renderCard(ui.card, detail, uploaded);
       ui.progress.hidden = true;
       const { layers, card, ...summary } = detail;
-      onOpened({ ...summary, source: 'uploaded' });
+      onOpened({ source: 'onnx', ...summary });
     } catch (error) {
       if (error.name === 'AbortError') return;
       ui.progress.hidden = true;
