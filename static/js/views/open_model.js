@@ -112,20 +112,28 @@ export function renderCard(container, detail, uploaded = {}) {
     ['layers', String((detail.layers || []).length)],
     ['classes', classText],
   ];
+  if (card.macs !== undefined) facts.push(['multiply-adds', Number(card.macs).toLocaleString('en')]);
   if (card.sha256 || uploaded.sha256) facts.push(['sha256', card.sha256 || uploaded.sha256]);
   const list = el('dl', { class: 'card-facts' }, ...facts.flatMap(([k, v]) => [
     el('dt', { text: k }), el('dd', { text: v, testid: `model-card-${k}` })]));
+  // The receptive-field column only when some layer has one (a graph's merge may have none).
+  const withFields = (detail.layers || []).some((layer) => layer.receptive_field);
+  // Multiply-adds per layer, from the stored card's layer table (uploaded models have it).
+  const macs = new Map((card.layers || []).map((layer) => [layer.name, layer.macs]));
+  const withMacs = [...macs.values()].some((v) => v !== undefined);
   const rows = (detail.layers || []).map((layer) => el('tr', {},
     el('td', { text: String(layer.index) }),
     el('td', { text: layer.name }),
     el('td', { text: layer.kind }),
     el('td', { text: shapeText(layer.output_shape) }),
     el('td', { class: 'num', text: Number(layer.parameters || 0).toLocaleString('en') }),
-    el('td', { text: layer.receptive_field ? shapeText(layer.receptive_field.size) : '' })));
+    withMacs ? el('td', { class: 'num', text: Number(macs.get(layer.name) || 0).toLocaleString('en') }) : null,
+    withFields ? el('td', { text: layer.receptive_field ? shapeText(layer.receptive_field.size) : '' }) : null));
+  const heads = ['#', 'name', 'kind', 'output', 'parameters', ...(withMacs ? ['multiply-adds'] : []),
+    ...(withFields ? ['receptive field'] : [])];
   const table = el('table', { class: 'card-layers', testid: 'model-card-layers' },
     el('caption', { text: 'Layers' }),
-    el('thead', {}, el('tr', {}, ...['#', 'name', 'kind', 'output', 'parameters', 'receptive field']
-      .map((h) => el('th', { scope: 'col', text: h })))),
+    el('thead', {}, el('tr', {}, ...heads.map((h) => el('th', { scope: 'col', text: h })))),
     el('tbody', {}, ...rows));
   container.replaceChildren(
     el('h3', { text: detail.name || detail.id }),
