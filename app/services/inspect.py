@@ -108,7 +108,14 @@ def image_input(
             '"encoding": "base64", "data": "..."}}',
             input_shape=list(shape),
         )
-    spec = model.input_spec
+    try:
+        spec = model.input_spec
+    except ValueError as exc:  # e.g. an input larger than images are prepared for
+        raise ApiError(
+            422, "image_input_unsupported",
+            f"images cannot be prepared for this model's input ({exc}); send the input as an "
+            f"exact tensor of shape {[1, *shape]}", input_shape=list(shape),
+        ) from None
     try:
         if source.sample is not None:
             image, _ = sample_image(source.sample, dataset_for(model))

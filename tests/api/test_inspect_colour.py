@@ -122,3 +122,23 @@ def test_the_other_models_gallery_sample_is_refused_only_when_out_of_range(clien
     response = client.post(f"/api/v1/models/{model_id}/inspect", json={"sample": 100_000})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "sample_not_found"
+
+
+def test_a_model_too_large_for_image_preparation_asks_for_a_tensor_not_a_500(client):
+    from app.models.registry import Architecture, Model
+    from app.nn import from_spec
+    from app.services.models import register_model, unregister_model
+
+    spec = [{"kind": "flatten", "name": "flatten"},
+            {"kind": "linear", "name": "fc", "in_features": 3 * 1100 * 2, "out_features": 2}]
+    arch = Architecture("wide-test", "wide", "", spec, input_shape=(3, 1100, 2),
+                        classes=("a", "b"))
+    register_model(Model(arch, from_spec(spec, rng=0), {}))
+    try:
+        red = np.zeros((8, 8, 3), np.uint8)
+        response = upload(client, png_bytes(red), url="/api/v1/models/wide-test/inspect")
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "image_input_unsupported" and "1024" in error["message"]
+    finally:
+        unregister_model("wide-test")
