@@ -125,8 +125,8 @@ def image_input(
                 pixels = image.reshape(shape).astype(np.float32) / 255.0
                 x, steps = normalise(pixels, spec), [("sample", picture)]
             else:
-                prepared = prepare_for_spec(picture, spec)
-                x, steps = prepared.input, [("sample", picture), *prepared.steps]
+                prepared = prepare_for_spec(picture, spec)  # its first step is the picture
+                x, steps = prepared.input, [("sample", picture), *prepared.steps[1:]]
         else:
             if source.image is not None:
                 decoded = decode_image(source.image, settings, colour=spec.channels == 3)
