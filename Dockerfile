@@ -19,18 +19,22 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     OPENBLAS_NUM_THREADS=1 \
     OMP_NUM_THREADS=1 \
     CONVSCOPE_MAX_BODY_BYTES=10485760 \
-    CONVSCOPE_MAX_IMAGE_PIXELS=16777216
+    CONVSCOPE_MAX_IMAGE_PIXELS=16777216 \
+    CONVSCOPE_MODEL_DIR=/data/models
 # The wheels are bind-mounted from the build stage, so they never become a layer of this image.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     --mount=type=bind,source=requirements.lock,target=/tmp/requirements.lock \
     pip install --no-index --find-links /wheels --requirement /tmp/requirements.lock \
     && groupadd --system --gid 10001 convscope \
-    && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin convscope
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin convscope \
+    && mkdir -p /data/models && chown 10001:10001 /data/models
 WORKDIR /srv/convscope
 COPY app ./app
 COPY static ./static
 COPY templates ./templates
 USER 10001:10001
+# The model store (uploaded ONNX files): mount a volume here so that replicas share it.
+VOLUME /data/models
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]

@@ -1,4 +1,4 @@
-"""`convscope serve | train | inspect IMAGE | rf ARCH`.
+"""`convscope serve | train | inspect IMAGE | import MODEL.onnx | rf ARCH`.
 
 Every mistake is reported in one line on stderr with a documented exit code
 (app.cli_errors), never with a traceback.
@@ -70,6 +70,7 @@ def add_serve_command(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from app.cli_import import add_import_command
     from app.cli_inspect import add_inspect_command
     from app.cli_rf import add_rf_command
     from app.cli_train import add_train_command
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     add_serve_command(sub)
     add_inspect_command(sub)
+    add_import_command(sub)
     add_rf_command(sub)
     add_train_command(sub)
     return parser

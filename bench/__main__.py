@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
-SECTIONS = ("core", "layers", "baseline", "server", "training", "traces")
+SECTIONS = ("core", "layers", "baseline", "server", "training", "traces", "onnx")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -129,6 +129,14 @@ def main(argv=None) -> int:
         with threadpool_limits(limits=1, user_api="blas"):
             traces = run_traces(64 if args.quick else 224, 1 if args.quick else 2)
 
+    onnx = None
+    if "onnx" not in skip:
+        from bench.onnx_models import run_onnx
+
+        print("bench: ONNX models (ResNet-18 shape, through the API)", file=sys.stderr)
+        with threadpool_limits(limits=1, user_api="blas"):
+            onnx = run_onnx(64 if args.quick else 224, 1 if args.quick else 2)
+
     pinned.restore_original_limits()
     machine["load average (1 min) at end"] = f"{os.getloadavg()[0]:.2f}"
     # The networks' GFLOP/s are compared with the peak at the threads they ran with.
@@ -136,6 +144,10 @@ def main(argv=None) -> int:
         machine, peaks["float32", args.blas_threads], rows, server, training,
         training_skipped, traces,
     )
+    if onnx is not None:
+        from bench.onnx_models import onnx_section
+
+        text += "\n\n### ONNX models\n\n" + onnx_section(onnx)
     print(text)
     if not args.no_write:
         report.write_results(args.out, text)

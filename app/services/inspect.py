@@ -163,7 +163,7 @@ def inspect_image(
         steps: list[tuple[str, np.ndarray]] = []
     else:
         network_input, steps = image_input(model, source, settings, timings)
-    timings["preprocess"] = _ms(tick) - timings["decode"]
+    timings["preprocess"] = round(_ms(tick) - timings["decode"], 3)
     body = inspect_input(model, network_input, source, settings, store, steps, timings)
     # No ink found: the network saw all zeros, and the last preprocessing step says "blank".
     body["blank"] = bool(steps) and source.sample is None and steps[-1][0] == "blank"

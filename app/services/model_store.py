@@ -108,6 +108,7 @@ class ModelStore:
         self._cache: OrderedDict[str, tuple[Model, int]] = OrderedDict()
         self._cached_bytes = 0
         self._touched: dict[str, float] = {}
+        self._loading: dict[str, threading.Lock] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelStore:
@@ -137,10 +138,10 @@ class ModelStore:
         target = self._dir(model_id)
         if (target / CARD).is_file():
             return self._existing(model_id)
-        self.root.mkdir(parents=True, exist_ok=True)
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
-        tmp.mkdir()
         try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp.mkdir()
             for name, data in {**files, CARD: json.dumps(card, indent=1).encode()}.items():
                 with open(tmp / name, "wb") as fh:
                     fh.write(data)
@@ -155,6 +156,11 @@ class ModelStore:
                 if (target / CARD).is_file():  # someone stored the same content first
                     return self._existing(model_id)
                 raise
+        except OSError as exc:  # an unwritable directory, a full disk
+            raise ApiError(503, "model_store_unavailable",
+                           f"the model store cannot be written ({exc.strerror or exc}); "
+                           "CONVSCOPE_MODEL_DIR must name a writable directory with room")\
+                from None
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         self._evict(keep=model_id)
@@ -191,7 +197,10 @@ class ModelStore:
                                                 "op_counts", "onnx_nodes")},
         }
         card["onnx"]["input_name"] = onnx_card["input"]["name"]
-        return self._commit(model_id, {ONNX: bytes(data)}, card)
+        stored = self._commit(model_id, {ONNX: bytes(data)}, card)
+        if stored is card:  # this call stored it: keep the imported network loaded
+            self._remember(model_id, self._model(model_id, card, network))
+        return stored
 
     def _import(self, data: bytes) -> tuple[Graph, dict]:
         try:
@@ -238,10 +247,7 @@ class ModelStore:
         cards = [c for c in map(self.card, self._ids()) if c is not None]
         return sorted(cards, key=lambda c: (c.get("created", ""), c["id"]))
 
-    def get(self, model_id: str) -> Model | None:
-        """The stored model, loaded (cached in memory), or None."""
-        if not is_model_id(model_id):
-            return None
+    def _cached(self, model_id: str) -> Model | None:
         with self._lock:
             hit = self._cache.get(model_id)
             if hit is not None:
@@ -249,16 +255,34 @@ class ModelStore:
         if hit is not None and (self._dir(model_id) / CARD).is_file():
             self._touch(model_id)
             return hit[0]
-        card = self.card(model_id)
-        if card is None:
-            self._forget(model_id)
+        return None
+
+    def get(self, model_id: str) -> Model | None:
+        """The stored model, loaded (cached in memory), or None. Concurrent first requests
+        for one model load it once."""
+        if not is_model_id(model_id):
             return None
-        try:
-            model = self._load(model_id, card)
-        except FileNotFoundError:  # deleted meanwhile
-            return None
-        self._touch(model_id)
-        self._remember(model_id, model)
+        model = self._cached(model_id)
+        if model is not None:
+            return model
+        with self._lock:
+            loading = self._loading.setdefault(model_id, threading.Lock())
+        with loading:
+            model = self._cached(model_id)  # loaded by the thread we waited for
+            if model is not None:
+                return model
+            card = self.card(model_id)
+            if card is None:
+                self._forget(model_id)
+                return None
+            try:
+                model = self._load(model_id, card)
+            except FileNotFoundError:  # deleted meanwhile
+                return None
+            self._touch(model_id)
+            self._remember(model_id, model)
+        with self._lock:
+            self._loading.pop(model_id, None)
         return model
 
     def _load(self, model_id: str, card: dict) -> Model:
@@ -272,6 +296,10 @@ class ModelStore:
             with np.load(folder / PARAMS) as arrays:
                 load_params(network, dict(arrays))
             network.eval()
+        return self._model(model_id, card, network)
+
+    @staticmethod
+    def _model(model_id: str, card: dict, network: Graph) -> Model:
         input_shape = tuple(card["input"]["shape"][1:])
         arch = Architecture(model_id, card["name"], card.get("description", ""),
                             to_spec(network), input_shape, tuple(card["classes"]))

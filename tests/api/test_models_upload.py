@@ -14,6 +14,7 @@ from onnx import TensorProto, helper
 from app.main import create_app
 from app.services.model_store import ModelStore, set_model_store
 from app.settings import Settings
+from tests.floats import assert_json_equal_up_to_rounding
 from tests.importers.test_onnx_models import lenet, resnet
 
 
@@ -146,5 +147,44 @@ def test_upload_route_takes_bodies_up_to_the_model_cap_and_other_routes_keep_the
                                  content=b"{" + b" " * (100 * 1024) + b"}",
                                  headers={"content-type": "application/json"})
             assert inspect.status_code == 413
+    finally:
+        set_model_store(None)
+
+
+def test_a_layer_of_an_uploaded_models_trace_is_fetched_and_recomputed(client, store):
+    import base64
+
+    import numpy as np
+
+    card = upload(client, lenet_bytes()).json()
+    x = np.random.default_rng(0).random((1, 1, 28, 28), dtype=np.float32)
+    tensor = {"shape": [1, 1, 28, 28], "dtype": "float32", "encoding": "base64",
+              "data": base64.b64encode(x.astype("<f4").tobytes()).decode()}
+    body = client.post(f"/api/v1/models/{card['id']}/inspect", json={"tensor": tensor}).json()
+    layer = body["layers"][0]["name"]
+    url = f"/api/v1/traces/{body['trace_id']}/layers/{layer}"
+    held = client.get(url, params={"part": "output"})
+    assert held.status_code == 200, held.text
+    cold = TestClient(create_app())  # another replica: recomputes from the token
+    recomputed = cold.post(url + "/fetch", params={"part": "output"},
+                           json={"input": body["trace_input"]})
+    assert recomputed.status_code == 200, recomputed.text
+    assert_json_equal_up_to_rounding(recomputed.json()["output"], held.json()["output"])
+
+
+def test_external_data_and_too_many_parameters_are_422_with_the_importers_codes(tmp_path):
+    from tests.importers.test_onnx_refusals import external_model
+
+    settings = Settings(model_dir=tmp_path, max_model_parameters=1000)
+    set_model_store(ModelStore.from_settings(settings))
+    try:
+        with TestClient(create_app(settings)) as small:
+            external = upload(small, external_model().SerializeToString())
+            assert external.status_code == 422
+            assert external.json()["error"]["code"] == "external_data"
+            big = upload(small, lenet_bytes())
+            assert big.status_code == 422
+            error = big.json()["error"]
+            assert error["code"] == "model_too_large" and error["limit"] == 1000
     finally:
         set_model_store(None)

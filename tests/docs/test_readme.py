@@ -18,6 +18,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ BIN = Path(sys.executable).parent
 SERVER = "http://127.0.0.1:8000"
 MARKER = re.compile(r"<!-- docs-test: (skip|server)\b(.*?)-->")
 TESTED_ELSEWHERE = ("Docker",)  # section titles whose blocks tests/deploy runs
+MODEL_DIR = tempfile.mkdtemp(prefix="convscope-readme-models-")
 
 
 @dataclass
@@ -71,6 +73,7 @@ def readme_blocks() -> list[Block]:
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVSCOPE_")}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
+    env["CONVSCOPE_MODEL_DIR"] = MODEL_DIR  # the README's uploads land in a store of its own
     return env
 
 

@@ -8,12 +8,15 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.models import load_model
 from app.nn import Conv2d, Flatten, Linear, ReLU, Sequential
 from app.services.errors import ApiError
 from app.services.model_store import ModelStore, is_model_id, set_model_store
 from app.services.models import get_model
+from tests.floats import assert_equal_up_to_rounding
 from tests.importers.test_onnx_models import lenet, resnet
 
 
@@ -73,7 +76,7 @@ def test_stored_model_loads_and_computes_what_the_importer_computes(store):
     assert model.classes == [str(i) for i in range(10)]
     graph, _ = import_onnx(data)
     x = np.random.default_rng(0).random((1, 1, 28, 28), dtype=np.float32)
-    np.testing.assert_array_equal(model.network.predict(x), graph.predict(x))
+    assert_equal_up_to_rounding(model.network.predict(x), graph.predict(x))
     assert store.get(card["id"]) is model  # cached
 
 
@@ -93,7 +96,7 @@ def test_put_network_round_trips_spec_and_weights_and_is_idempotent(store):
                              input_shape=(1, 28, 28)) == card
     model = ModelStore(store.root).get(card["id"])
     x = np.random.default_rng(2).random((1, 1, 28, 28), dtype=np.float32)
-    np.testing.assert_array_equal(model.network.predict(x), net.predict(x))
+    assert_equal_up_to_rounding(model.network.predict(x), net.predict(x))
     assert model.classes == ["a", "b", "c"]
 
 
@@ -223,3 +226,76 @@ def test_get_model_finds_stored_models_and_still_404s_unknown_ids(store):
         assert get_model("lenet5") is load_model("lenet5")
     finally:
         set_model_store(None)
+
+
+def test_an_unwritable_store_is_a_503_not_a_crash(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    store = ModelStore(blocker / "models")
+    with pytest.raises(ApiError) as err:
+        store.put_onnx(lenet_bytes())
+    assert err.value.status == 503 and err.value.code == "model_store_unavailable"
+
+
+def test_card_macs_of_lenet5_match_the_hand_count(store):
+    lenet5 = load_model("lenet5")
+    card = store.put_network(lenet5.network, name="lenet5 copy", classes=lenet5.classes,
+                             input_shape=lenet5.input_shape)
+    # conv1 28*28*6*(1*5*5), conv2 10*10*16*(6*5*5), fc 400*120 + 120*84 + 84*10
+    assert card["macs"] == 117_600 + 240_000 + 48_000 + 10_080 + 840
+
+
+def test_two_stores_on_one_directory_racing_the_same_bytes_keep_one_copy(tmp_path):
+    replicas = [ModelStore(tmp_path), ModelStore(tmp_path)]
+    data = lenet_bytes()
+    cards = []
+    threads = [threading.Thread(target=lambda s=s: cards.append(s.put_onnx(data)))
+               for s in replicas * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(cards) == 4 and len({c["created"] for c in cards}) == 1
+    assert [p.name for p in tmp_path.iterdir()] == [cards[0]["id"]]
+    assert all(s.get(cards[0]["id"]) is not None for s in replicas)
+
+
+def test_loaded_models_in_memory_are_bounded_by_their_parameter_bytes(tmp_path):
+    store = ModelStore(tmp_path, cache_bytes=4 * 61_706)  # room for one LeNet
+    ids = [store.put_onnx(lenet_bytes(seed))["id"] for seed in (1, 2, 3)]
+    for model_id in ids:
+        store.get(model_id)
+    assert list(store._cache) == [ids[-1]]
+    assert store._cached_bytes == 4 * 61_706
+
+
+@settings(max_examples=200, deadline=None)
+@given(model_id=st.one_of(st.text(max_size=40), st.from_regex(r"[0-9a-fA-F./\\]{14,18}")))
+def test_any_string_that_is_not_a_stored_id_reads_nothing(tmp_path_factory, model_id):
+    root = tmp_path_factory.mktemp("ids")
+    (root.parent / "card.json").write_text("{}")  # a card just outside the store
+    store = ModelStore(root / "models")
+    assert store.get(model_id) is None and store.card(model_id) is None
+    assert store.delete(model_id) is False
+    assert (root.parent / "card.json").exists()
+
+
+def test_concurrent_first_gets_load_the_model_once(tmp_path, monkeypatch):
+    card = ModelStore(tmp_path).put_onnx(lenet_bytes())
+    store = ModelStore(tmp_path)  # a fresh process: nothing loaded
+    loads = []
+    real = store._load
+
+    def counting(model_id, card):
+        loads.append(model_id)
+        return real(model_id, card)
+
+    monkeypatch.setattr(store, "_load", counting)
+    models = []
+    threads = [threading.Thread(target=lambda: models.append(store.get(card["id"])))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert loads == [card["id"]] and len({id(m) for m in models}) == 1
