@@ -65,6 +65,7 @@ train: $(VENV)/.installed
 	OPENBLAS_NUM_THREADS=1 $(PY) -m app.models.training_recurrent
 	OPENBLAS_NUM_THREADS=1 $(PY) -m app.models.colour_training
 	OPENBLAS_NUM_THREADS=1 $(PY) scripts/train_text_cnn.py
+	OPENBLAS_NUM_THREADS=1 $(PY) -m app.models.autoencoder
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache tests/artifacts

@@ -11,6 +11,8 @@ from app import __version__
 from app.api import (
     inspect,
     lessons,
+    lessons_autoencoder,
+    lessons_activations,
     lessons_colour,
     lessons_equivariance,
     lessons_mlp,
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lessons_equivariance.router)
     app.include_router(lessons_colour.router)
     app.include_router(lessons_text.router)
+    app.include_router(lessons_autoencoder.router)
+    app.include_router(lessons_activations.router)
     install_docs(app)
     app.include_router(pages.router)
     app.include_router(lessons_pages.router)

@@ -76,6 +76,11 @@ class Settings:
     # Traces: a layer part over this many bytes (as float32) is summarised, not sent, in
     # /inspect; the store of recent traces holds this many bytes, each trace this many seconds.
     trace_layer_budget: int = 2 * 1024 * 1024
+    # The whole /inspect response's tensors (float32 bytes; input first, then the smallest
+    # layers, see app.services.trace_budget): over it, layers are left out whole and fetched
+    # one at a time. 3 MiB: every bundled model's response stays whole (the largest, the MLP
+    # with every part, is 2.1 MB); a ResNet-18 at 224x224 sends about 5 MB of JSON.
+    trace_response_budget: int = 3 * 1024 * 1024
     trace_cache_bytes: int = 256 * 1024 * 1024
     trace_ttl: float = 600.0
     # The model store (uploaded ONNX files, trained models): its directory (a shared volume

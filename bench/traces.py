@@ -24,6 +24,7 @@ from app.nn import (
     Add,
     BatchNorm2d,
     Conv2d,
+    ConvTranspose2d,
     Flatten,
     Graph,
     Linear,
@@ -41,12 +42,19 @@ FETCHED_LAYER = "layer3.0.conv1"
 WIDTHS = (64, 128, 256, 512)
 
 
-def resnet18(classes: int = 1000, seed: int = 0) -> Graph:
+def resnet18(classes: int = 1000, seed: int = 0, upsample: bool = False) -> Graph:
     """torchvision's resnet18 layout: 7x7/2 stem, 3x3/2 max pool, four stages of two basic
-    blocks (64-128-256-512 channels, 1x1/2 projection shortcuts), global average pool, fc."""
+    blocks (64-128-256-512 channels, 1x1/2 projection shortcuts), global average pool, fc.
+    upsample: a 1x28x28 digit enters through a transposed convolution (8x8, stride 8) that
+    makes it 3x224x224, so the page's digits drive a full-size ResNet-18."""
     rng = np.random.default_rng(seed)
-    nodes: list[tuple[str, object, list[str]]] = [
-        ("conv1", Conv2d(3, 64, 7, stride=2, padding=3, bias=False, rng=rng), [INPUT]),
+    stem = INPUT
+    nodes: list[tuple[str, object, list[str]]] = []
+    if upsample:
+        nodes.append(("upsample", ConvTranspose2d(1, 3, 8, stride=8, rng=rng), [INPUT]))
+        stem = "upsample"
+    nodes += [
+        ("conv1", Conv2d(3, 64, 7, stride=2, padding=3, bias=False, rng=rng), [stem]),
         ("bn1", BatchNorm2d(64), ["conv1"]),
         ("relu", ReLU(), ["bn1"]),
         ("maxpool", MaxPool2d(3, stride=2, padding=1), ["relu"]),
@@ -87,6 +95,18 @@ def bench_model(size: int) -> Model:
                         input_shape=(3, size, size),
                         classes=tuple(str(i) for i in range(1000)))
     return Model(arch, resnet18())
+
+
+DIGITS_MODEL_ID = "resnet18-digits"
+
+
+def digit_resnet18() -> Model:
+    """ResNet-18 (random weights) behind a transposed-conv stem: 1x28x28 digits -> 3x224x224,
+    70 nodes, 10 classes. For the page's large-graph tests and its first-paint bench."""
+    arch = Architecture(DIGITS_MODEL_ID, "ResNet-18 on upsampled digits (random weights)",
+                        "ResNet-18's layout behind an 8x8/8 transposed convolution, random "
+                        "weights: a large graph for the page", spec=[], input_shape=(1, 28, 28))
+    return Model(arch, resnet18(classes=10, upsample=True))
 
 
 @dataclass
@@ -137,13 +157,20 @@ def run_traces(size: int = 224, repeats: int = 2) -> TracesReport:
         )
         del trace
         store = TraceStore.from_settings(Settings())
-        for label, budget in (("default budget, 2 MB", 2 * 1024 * 1024), ("summaries only", 0)):
-            settings = Settings(trace_layer_budget=budget)
-            (payload, seconds) = _timed(lambda s=settings: to_json_bytes(
+        budgets = (
+            ("default budgets: 2 MB a part, 3 MiB a response", Settings()),
+            ("2 MB a part, no response budget (before)",
+             Settings(trace_response_budget=1 << 40)),
+            ("summaries only", Settings(trace_layer_budget=0, trace_response_budget=0)),
+        )
+        for label, settings in budgets:
+            (first, seconds) = _timed(lambda s=settings: (lambda b: (b, to_json_bytes(b)))(
                 inspect_input(model, x, InspectInput(target=7), s, store)))
-            f[f"first response ({label}): bytes (gzip level 1), time"] = (
-                f"{len(payload) / 1024:.0f} KiB ({len(gzip_bytes(payload)) / 1024:.0f} KiB), "
-                f"{seconds * 1e3:.0f} ms"
+            body, payload = first
+            left_out = sum(1 for layer in body["layers"] if layer["omitted"])
+            f[f"first response ({label}): bytes (gzip level 1), time, layers left out"] = (
+                f"{len(payload) / 1024:,.0f} KiB ({len(gzip_bytes(payload)) / 1024:,.0f} KiB), "
+                f"{seconds * 1e3:.0f} ms, {left_out} of {len(body['layers'])}"
             )
         body = inspect_input(model, x, InspectInput(target=7), Settings(), store)
         trace_id, token = body["trace_id"], body["trace_input"]

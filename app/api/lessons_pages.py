@@ -15,6 +15,10 @@ LESSONS = (
     ("perceptron", "The perceptron and XOR",
      "A single unit draws one straight line, so it never separates XOR; one hidden layer does.",
      "lesson_perceptron.html"),
+    ("activations", "Activation functions and their slopes",
+     "Sign, sigmoid, tanh and the ReLUs with their derivatives from the backward pass: where "
+     "each saturates, and why inputs are scaled to [0, 1] or [-1, 1].",
+     "lesson_activations.html"),
     ("mlp-vs-cnn", "An MLP and a CNN",
      "A multilayer perceptron's layers as matrix-vector products, forward and backward; how "
      "many weights a fully connected layer needs; and what a 3-pixel shift does to each.",
@@ -27,6 +31,11 @@ LESSONS = (
      "A small convolution written as its fully connected weight matrix: sparse, weight-shared, "
      "and its transpose is the gradient and the transposed convolution.",
      "lesson_conv_matrix.html"),
+    ("autoencoder", "Transposed convolution in an autoencoder",
+     "A small convolutional autoencoder squeezes a digit and rebuilds it with transposed "
+     "convolutions: each input value scatters a scaled kernel, overlaps add, and a kernel "
+     "not divisible by the stride paints a checkerboard; the reconstruction and its error.",
+     "lesson_autoencoder.html"),
     ("equivariance", "Translation equivariance, measured",
      "Shift a digit: stride-1 convolutions move their maps with it exactly, strides make some "
      "shifts fractional, and pooling buys approximate invariance; LeNet-5 and the MLP across "
@@ -48,18 +57,52 @@ def _templates(request: Request) -> Jinja2Templates:
     return Jinja2Templates(directory=settings.templates_dir)
 
 
+# The other pages on the learning path, each placed after the lesson slug it follows (None:
+# before the first lesson): (after, href, title, one-line summary).
+OTHER_PAGES = (
+    (None, "/?tour=1", "A guided tour of a CNN, forward and backward",
+     "On the inspect page, step by step on a real digit: the input, a convolution, ReLU, "
+     "pooling, flatten, the fully connected layers, softmax, and the deltas going back."),
+    ("conv-matrix", "/conv-arithmetic", "Convolution arithmetic",
+     "Kernel, stride, padding and dilation: how each sets a convolution's output size, drawn "
+     "cell by cell."),
+    ("conv-matrix", "/receptive-field", "Receptive fields",
+     "Which input pixels a unit of any layer sees, and how stacking layers and strides grows "
+     "that field."),
+    ("text-cnn", "/recurrent", "Recurrent networks",
+     "An RNN and an LSTM read a digit row by row: the hidden state carried forward, and the "
+     "gradient sent back through time."),
+)
+
+
+def learning_path() -> list[dict[str, str | int]]:
+    """Every lesson and page in teaching order: {number, href, title, summary}."""
+    path: list[tuple[str, str, str]] = [(h, t, d) for a, h, t, d in OTHER_PAGES if a is None]
+    slugs = [slug for slug, *_ in LESSONS]
+    for slug, title, summary, _ in LESSONS:
+        path.append((f"/learn/{slug}", title, summary))
+        path += [(h, t, d) for a, h, t, d in OTHER_PAGES if a == slug]
+    path += [(h, t, d) for a, h, t, d in OTHER_PAGES if a is not None and a not in slugs]
+    return [{"number": i, "href": h, "title": t, "summary": d}
+            for i, (h, t, d) in enumerate(path, start=1)]
+
+
+def _number(href: str) -> int:
+    return next(item["number"] for item in learning_path() if item["href"] == href)
+
+
 @router.get("/learn", response_class=HTMLResponse)
 def learn(request: Request) -> HTMLResponse:
-    lessons = [{"slug": s, "title": t, "summary": d} for s, t, d, _ in LESSONS]
     return _templates(request).TemplateResponse(
-        request, "learn.html", {"page": "learn", "lessons": lessons}
+        request, "learn.html", {"page": "learn", "lessons": learning_path()}
     )
 
 
 def _lesson_route(slug: str, title: str, template: str):
     def lesson(request: Request) -> HTMLResponse:
         return _templates(request).TemplateResponse(
-            request, template, {"page": "learn", "lesson": slug, "title": title}
+            request, template,
+            {"page": "learn", "lesson": slug, "title": title, "number": _number(f"/learn/{slug}")},
         )
 
     lesson.__name__ = f"lesson_{slug.replace('-', '_')}"

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from app.nn.base import Grads, Layer
-from app.nn.losses import softmax_cross_entropy
+from app.nn.losses import mse_loss, softmax_cross_entropy
 from app.nn.trace import LayerTrace, Trace
 
 INPUT = "input"
@@ -249,28 +249,29 @@ class Graph:
         """Logits for a batch, forward only."""
         return self.forward(x)[0]
 
-    def trace(self, x: np.ndarray, target=None) -> Trace:
-        """One forward and one backward pass from softmax cross-entropy against `target`
-        (class indices, one per batch item; default: the predicted class), recording every
-        node's inputs, output, delta, parameters, buffers, parameter gradients and pooling
-        winners."""
-        logits, caches, outputs = self._forward(x, keep=True)
-        if logits.ndim != 2:
-            raise ValueError(f"the network must end in (N, classes) logits, got {logits.shape}")
-        prediction = logits.argmax(axis=1)
-        if target is None:
-            target = prediction
+    def trace(self, x: np.ndarray, target=None, head: str = "classification") -> Trace:
+        """One forward and one backward pass, recording every node's inputs, output, delta,
+        parameters, buffers, parameter gradients and pooling winners.
+
+        head "classification": the output is (N, classes) logits and the loss is softmax
+        cross-entropy against `target` (class indices, one per batch item; default: the
+        predicted class). head "reconstruction": the output is an image batch and the loss
+        is the MSE (`mse_loss`, mean over each item's elements) against `target`, an array
+        of the output's shape (default: the input x itself, an autoencoder's target; held
+        constant, so input_grad is the gradient through the network only); the trace then
+        has no probabilities or prediction (None). Either way each item's delta
+        is the gradient of its own loss, not of the batch mean.
+        """
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        output, caches, outputs = self._forward(x, keep=True)
+        if head == "classification":
+            loss, dout, probs, prediction, target = _classification_head(output, target)
         else:
-            target = np.asarray(target)
-            if target.ndim > 1 or target.size not in (1, prediction.size):
-                raise ValueError(
-                    f"target must be one class index or one per batch item ({prediction.size}), "
-                    f"got shape {target.shape}"
-                )
-            target = np.broadcast_to(target, prediction.shape)
-        loss, dlogits, probs = softmax_cross_entropy(logits, target)
+            loss, dout, target = _reconstruction_head(output, x if target is None else target)
+            probs = prediction = None
         # The trace reports each item's own loss gradient, not the batch mean's.
-        input_grad, grads, deltas = self._backward(dlogits * logits.shape[0], caches, keep=True)
+        input_grad, grads, deltas = self._backward(dout * output.shape[0], caches, keep=True)
         shapes = {INPUT: x.shape, **{n: o.shape for n, o in zip(self.names, outputs, strict=True)}}
         layer_traces = [
             LayerTrace(
@@ -294,10 +295,44 @@ class Graph:
         return Trace(
             input=x,
             layers=layer_traces,
-            logits=logits,
+            logits=output,
             probabilities=probs,
             prediction=prediction,
             target=np.asarray(target),
             loss=loss,
             input_grad=input_grad,
+            head=head,
         )
+
+
+HEADS = ("classification", "reconstruction")
+
+
+def _classification_head(logits: np.ndarray, target):
+    """Softmax cross-entropy on (N, K) logits -> (loss, dlogits, probs, prediction, target)."""
+    if logits.ndim != 2:
+        raise ValueError(f"the network must end in (N, classes) logits, got {logits.shape}")
+    prediction = logits.argmax(axis=1)
+    if target is None:
+        target = prediction
+    else:
+        target = np.asarray(target)
+        if target.ndim > 1 or target.size not in (1, prediction.size):
+            raise ValueError(
+                f"target must be one class index or one per batch item ({prediction.size}), "
+                f"got shape {target.shape}"
+            )
+        target = np.broadcast_to(target, prediction.shape)
+    loss, dlogits, probs = softmax_cross_entropy(logits, target)
+    return loss, dlogits, probs, prediction, target
+
+
+def _reconstruction_head(output: np.ndarray, target):
+    """MSE against a target of the output's shape -> (loss, doutput, target); the loss is the
+    mean over every element of the batch, so each item's own loss is its pixels' mean."""
+    target = np.asarray(target)
+    if target.shape != output.shape:
+        raise ValueError(f"the reconstruction target must have the output's shape "
+                         f"{output.shape}, got {target.shape}")
+    loss, dout = mse_loss(output, target)
+    return loss, dout, target

@@ -124,3 +124,28 @@ def information(logits: np.ndarray, target: int) -> dict[str, float]:
         "kl_divergence": loss,  # KL(y || p) = H(y, p) - H(y), and H(y) = 0
         "target_entropy": 0.0,
     }
+
+
+MSE_REDUCTIONS = ("mean", "sum")
+
+
+def mse_loss(y: np.ndarray, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
+    """Mean squared error, as torch.nn.functional.mse_loss, with its gradient.
+
+    y (any shape), target (the same shape) -> (loss, dloss/dy shaped like y, in y's dtype).
+    reduction "mean": L = sum (y - t)^2 / n over all n elements, dL/dy = 2 (y - t) / n;
+    reduction "sum":  L = sum (y - t)^2,                        dL/dy = 2 (y - t).
+    The loss is summed in float64.
+    """
+    if reduction not in MSE_REDUCTIONS:
+        raise ValueError(f"reduction must be one of {MSE_REDUCTIONS}, got {reduction!r}")
+    y = np.asarray(y)
+    target = np.asarray(target)
+    if target.shape != y.shape:
+        raise ValueError(f"target must have the output's shape {y.shape}, got {target.shape}")
+    diff = y.astype(np.float64) - target.astype(np.float64)
+    total = float(np.square(diff).sum())
+    scale = 2.0 / diff.size if reduction == "mean" and diff.size else 2.0
+    loss = total / diff.size if reduction == "mean" and diff.size else total
+    dtype = y.dtype if np.issubdtype(y.dtype, np.floating) else np.float64
+    return loss, (scale * diff).astype(dtype, copy=False)

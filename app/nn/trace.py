@@ -38,17 +38,41 @@ class LayerTrace:
 
 @dataclass
 class Trace:
-    """A whole pass: the input and its gradient (the saliency map), logits, softmax
-    probabilities, the cross-entropy loss against `target`, and every layer's trace."""
+    """A whole pass: the input and its gradient (the saliency map), the network's output, the
+    loss against `target`, and every layer's trace.
+
+    head "classification" (every classifier): `logits` (N, K), softmax `probabilities`
+    (N, K), `prediction` (N,) and `target` (N,) class indices; `loss` is the mean
+    cross-entropy. head "reconstruction" (an autoencoder): `logits` holds the network's
+    output, the reconstruction (N, C, H, W) (also `reconstruction`); `target` is the image it
+    is compared with (N, C, H, W) (the input itself by default); `probabilities` and
+    `prediction` are None; `loss` is the MSE over every pixel and `error_map` the per-pixel
+    squared error (N, C, H, W). Each layer's grad_output is the gradient of each item's own
+    loss either way.
+    """
 
     input: np.ndarray
     layers: list[LayerTrace]
     logits: np.ndarray
-    probabilities: np.ndarray
-    prediction: np.ndarray
+    probabilities: np.ndarray | None
+    prediction: np.ndarray | None
     target: np.ndarray
     loss: float
     input_grad: np.ndarray
+    head: str = "classification"
+
+    @property
+    def reconstruction(self) -> np.ndarray | None:
+        """The reconstruction head's output (N, C, H, W); None for a classifier."""
+        return self.logits if self.head == "reconstruction" else None
+
+    @property
+    def error_map(self) -> np.ndarray | None:
+        """(reconstruction - target)^2 per pixel, float64 (N, C, H, W); None for a classifier.
+        Its mean is `loss`."""
+        if self.head != "reconstruction":
+            return None
+        return np.square(self.logits.astype(np.float64) - self.target.astype(np.float64))
 
 
 def summary(array: np.ndarray) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import numpy as np
 from app.nn.losses import information
 from app.nn.trace import LayerTrace, Trace, summary
 from app.services.recurrent_encoding import encode_recurrent
+from app.services.trace_budget import omitted_reason, response_plan
 
 Encoding = Literal["base64", "list"]
 ENCODINGS: tuple[str, ...] = ("base64", "list")
@@ -126,18 +127,6 @@ def include_fields(include: Iterable[str]) -> set[str]:
     return {INCLUDE_ALIASES.get(p, p) for p in include}
 
 
-def part_bytes(lt: LayerTrace, part: str) -> int:
-    """What one part of a layer weighs in a response, counted as float32 (4 bytes a value,
-    batch axis dropped): the unit of the layer budget."""
-    if part in ("output", "grad_output", "pool_indices"):
-        array = getattr(lt, part)
-        return 0 if array is None else 4 * int(array[0].size)
-    if part == "pool_mask":
-        return 4 * int(np.prod(lt.input_shape[1:]))
-    values = lt.params if part == "params" else lt.grads
-    return 4 * sum(int(v.size) for v in values.values())
-
-
 def layer_summary(lt: LayerTrace) -> dict[str, Any]:
     """A layer's output and delta in a few numbers (app.nn.trace.summary, batch axis
     dropped from the shape, channel energies to 7 significant digits): always sent,
@@ -204,13 +193,16 @@ def encode_trace(
     encoding: Encoding = "base64",
     layer_budget: int | None = None,
     include_layers: Iterable[str] = (),
+    response_budget: int | None = None,
 ) -> dict[str, Any]:
     """A Trace of ONE image (batch of 1) -> the inspect response body, batch axis dropped.
 
     receptive_fields[i] is layer i's {"size", "jump", "start", ...}; preprocessing the
     [{"step", "image"}] the input went through. Timings are the caller's to add. Every
     layer gets a `summary`; a part over `layer_budget` bytes (part_bytes) is left out and
-    named in the layer's `omitted`, unless the layer is in `include_layers`.
+    named in the layer's `omitted`, unless the layer is in `include_layers`. The whole
+    response's tensors then fit `response_budget` (response_plan): layers that did not fit
+    are left out whole, named in `omitted` with `omitted_reason` "response_budget".
     """
     parts = set(include)
     fields = include_fields(parts)
@@ -222,18 +214,17 @@ def encode_trace(
     def tensor(array: np.ndarray, name: str) -> dict:
         return encode_tensor(array[0], encoding, name)
 
+    planned = response_plan(trace, fields, layer_budget, response_budget, full_layers)
     layers = []
     for lt, rf in zip(trace.layers, receptive_fields, strict=True):
         omitted: list[str] = []
+        sent, dropped = planned[lt.name]
 
-        def want(part: str, lt: LayerTrace = lt, omitted: list[str] = omitted) -> bool:
-            if part not in fields:
-                return False
-            if layer_budget is None or lt.name in full_layers or (
-                part_bytes(lt, part) <= layer_budget
-            ):
+        def want(part: str, omitted: list[str] = omitted, sent=sent, dropped=dropped) -> bool:
+            if part in sent:
                 return True
-            omitted.append(part)
+            if part in dropped:
+                omitted.append(part)
             return False
 
         entry: dict[str, Any] = {
@@ -273,6 +264,8 @@ def encode_trace(
                 lt.recurrent, lt.name, fields, lambda a, n: encode_tensor(a, encoding, n))
         entry["summary"] = layer_summary(lt)
         entry["omitted"] = omitted
+        if omitted:
+            entry["omitted_reason"] = omitted_reason(dropped)
         layers.append(entry)
 
     target = int(trace.target[0])

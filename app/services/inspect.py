@@ -180,7 +180,8 @@ def inspect_input(
     timings: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Forward + backward of one network input (the model's (C, H, W) or (H, W)), then the
-    response body: summaries for every layer, full tensors within the layer budget, the
+    response body: summaries for every layer, full tensors within the layer and response
+    budgets (app.services.trace_budget), the
     content-addressed `trace_id` and the `trace_input` token; the trace goes into `store`.
     `steps` are the preprocessing steps' (name, uint8 image), previewed in the body."""
     _check_include_layers(source.include_layers, model)
@@ -204,6 +205,7 @@ def inspect_input(
             ],
             include=source.include, encoding=source.encoding,
             layer_budget=settings.trace_layer_budget, include_layers=source.include_layers,
+            response_budget=settings.trace_response_budget,
         )
     except NonFiniteError as exc:
         raise ApiError(

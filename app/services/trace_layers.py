@@ -3,7 +3,8 @@
 `part` takes the names of the fields it returns (output, grad_output, pool_indices,
 pool_mask, params, param_grads; inspect's `activations` / `gradients` too, as aliases);
 `channels` "a-b" (inclusive, 0-based; "a" alone is one channel) slices the channel axis of
-output, grad_output, pool_indices and pool_mask (params are returned whole).
+output, grad_output, pool_indices and pool_mask (params, with BatchNorm's `buffers`, are
+returned whole).
 """
 
 from __future__ import annotations
@@ -111,10 +112,13 @@ def layer_payload(
                 body["pool_mask"] = tensor(
                     pool_mask(lt.pool_indices[0], lt.input_shape[1:]), "pool_mask"
                 )
-        for part, values in (("params", lt.params), ("param_grads", lt.grads)):
+        # BatchNorm's buffers (running statistics) go with its params, as in /inspect.
+        for part, field, values in (("params", "params", lt.params),
+                                    ("params", "buffers", lt.buffers),
+                                    ("param_grads", "param_grads", lt.grads)):
             if part in parts and values:
-                body[part] = {key: encode_tensor(value, encoding, f"{lt.name}.{part}.{key}")
-                              for key, value in values.items()}
+                body[field] = {key: encode_tensor(value, encoding, f"{lt.name}.{field}.{key}")
+                               for key, value in values.items()}
     except NonFiniteError as exc:
         raise ApiError(422, "non_finite_result", f"the pass produced non-finite numbers ({exc})",
                        tensor=exc.name) from None

@@ -213,6 +213,32 @@ export async function receptiveFieldPresets({ signal } = {}) {
 }
 
 /**
+ * GET /api/v1/traces/{traceId}/layers/{layer}: one layer of an inspected trace, its Tensors
+ * decoded. part: ['output', 'grad_output', ...]; channels: [a, b] (inclusive) or null. When
+ * the server no longer holds the trace (404 trace_not_found) and `input` (the inspect
+ * response's trace_input) is given, asks again with it in a POST body: any replica recomputes.
+ */
+export async function fetchTraceLayer(traceId, layer, { part, channels = null, input, signal } = {}) {
+  const query = new URLSearchParams();
+  if (part && part.length) query.set('part', part.join(','));
+  if (channels) query.set('channels', `${channels[0]}-${channels[1]}`);
+  const url = `${API}/traces/${encodeURIComponent(traceId)}/layers/${encodeURIComponent(layer)}`;
+  try {
+    const { body } = await request(`${url}?${query}`, { signal });
+    return decodeTensors(body);
+  } catch (error) {
+    if (!(input && error.code === 'trace_not_found')) throw error;
+  }
+  const { body } = await request(`${url}/fetch?${query}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ input }),
+    signal,
+  });
+  return decodeTensors(body);
+}
+
+/**
  * POST /api/v1/models (multipart: file, and optional name, classes as a JSON list, input as
  * a JSON object {mean, std, colour_order, ...}) with XMLHttpRequest, for its upload progress.
  * onProgress({stage: 'uploading', loaded, total}) while the bytes go up, then

@@ -9,6 +9,9 @@ import { initModelPicker } from './views/model_picker.js';
 import { renderOverview } from './views/overview.js';
 import { renderProbabilities } from './views/probabilities.js';
 import { autoTarget, renderTargetControls } from './views/target.js';
+import { mountTour } from './tour.js';
+import { linkedStart, mountLink } from './url_state.js';
+import { createTraceSession, inlineWeights } from './trace_session.js';
 
 // Parts of the trace the page asks for; the backward side also shows the pooling masks and
 // weight gradients. The weights (which the detail views' arithmetic needs) do not change from
@@ -73,6 +76,8 @@ export function mount(root) {
     overview: null,
     detailModule: undefined,
   };
+  // Large traces: the layers the response left out come lazily, one trace at a time.
+  const session = createTraceSession();
 
   const NO_INPUT = 'No input yet: upload, draw or pick a sample.';
   const picker = initModelPicker({ select: ui.modelSelect, gallery: ui.gallery, root, onPick: (sample) => setInput({ sample: sample.id }) });
@@ -114,6 +119,7 @@ export function mount(root) {
   function clearResult() {
     state.controller?.abort();
     state.controller = null;
+    session.reset(null);
     setBusy(false);
     state.input = null;
     state.trace = null;
@@ -166,6 +172,7 @@ export function mount(root) {
       });
       if (controller !== state.controller) return;
       if (trace.model === state.layerInfoModel) attachWeights(trace, state.layerInfo);
+      session.reset(trace);
       state.trace = trace;
       state.traceInput = input;
       if (state.target === null && trace.target !== autoTarget(trace, state.mode)) {
@@ -233,6 +240,10 @@ export function mount(root) {
   async function showSelectedDetail() {
     const { trace, selected } = state;
     if (!trace || !selected) return false;
+    const ready = await session.prepareDetail(trace, selected.layerIndex, state.layerInfo, {
+      detail: ui.detail, status: ui.detailStatus,
+    });
+    if (!ready || trace !== state.trace || selected !== state.selected) return false;
     const module = await loadDetailModule();
     if (!module) {
       ui.detail.textContent = 'The detail views are not available.';
@@ -272,7 +283,12 @@ export function mount(root) {
     state.overview?.select(unit);
     const shown = await showSelectedDetail();
     if (shown && reveal) revealDetail(reveal);
+    announce();
   }
+
+  // Events up, data down: the link and the tour hear the state and select through the page.
+  const announce = () => root.dispatchEvent(new CustomEvent('convscope:state', { detail: { ...state } }));
+  root.addEventListener('convscope:select', (event) => selectUnit(event.detail));
 
   function render() {
     const { trace } = state;
@@ -287,6 +303,7 @@ export function mount(root) {
     // A redraw (a new colour scale, a resize) of a result an error made stale keeps saying so.
     if (!ui.error.hidden) setStale(true);
     if (state.selected && state.selected.layerIndex > trace.layers.length) state.selected = null;
+    state.overview?.dispose?.();
     state.overview = renderOverview(ui.overview, {
       trace,
       mode: state.mode,
@@ -296,11 +313,13 @@ export function mount(root) {
       onHover,
       onSelect: selectUnit,
       compact: STACKED_LAYERS.matches,
+      loader: session.loader,
+      onLoaded: () => requestAnimationFrame(() => state.trace === trace && render()),
     });
     ui.overviewBand.dataset.mode = state.mode;
     ui.downloadJson.disabled = false;
     ui.downloadPng.disabled = false;
-    showSelectedDetail();
+    showSelectedDetail().then(announce);
   }
 
   function setMode(mode) {
@@ -316,18 +335,21 @@ export function mount(root) {
 
   async function selectModel(modelId) {
     state.controller?.abort();
+    session.reset(null);
     state.modelId = modelId;
     state.selected = null;
     state.layerInfo = [];
     state.layerInfoModel = null;
     try {
-      const card = await api.getModel(modelId, { weights: true });
+      // A large model's weights come layer by layer, when a detail view needs them.
+      const listed = picker.model(modelId);
+      let card = await api.getModel(modelId, { weights: inlineWeights(listed) });
+      if (!listed && inlineWeights(card)) card = await api.getModel(modelId, { weights: true });
       if (state.modelId !== modelId) return;
       state.layerInfo = card.layers || [];
       state.layerInfoModel = modelId;
       ui.modelDescription.textContent = card.description || '';
-      const samples = await picker.showGallery(modelId); // the gallery that fits this model
-      if (!state.input && samples.length) state.input = { sample: samples[0].id };
+      state.input ??= picker.firstInput(await picker.showGallery(modelId)); // its own gallery
     } catch (error) {
       showError(error);
     }
@@ -370,12 +392,19 @@ export function mount(root) {
     ui.downloadPng.addEventListener('click', () => savePng().catch(showError));
 
     try {
-      const models = await picker.load();
-      if (models.length) await selectModel(models[0].id);
+      const models = await picker.load(); // the link's sample is one of its model's gallery:
+      const samples = await picker.showGallery(linkedStart(window.location.search, models, []).model);
+      const wanted = linkedStart(window.location.search, models, samples);
+      if (wanted.sample !== null) state.input = { sample: wanted.sample };
+      state.target = wanted.target;
+      setMode(wanted.mode);
+      if (wanted.model) await selectModel((ui.modelSelect.value = wanted.model));
     } catch (error) {
       showError(error);
     }
   }
 
+  mountLink(root);
+  mountTour(root, ui);
   start();
 }

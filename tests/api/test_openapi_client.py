@@ -30,7 +30,8 @@ OPERATIONS = {
 OPERATIONS |= {f"lesson_{name}" for name in (  # /api/v1/lessons/...
     "perceptron_dataset", "perceptron_train", "fc_as_conv", "fc_as_conv_map", "conv_matrix",
     "mlp_matrix_form", "mlp_parameters", "mlp_shift", "equivariance", "equivariance_curve",
-    "colour_conv", "colour_gallery", "text_cnn_inspect")}
+    "colour_conv", "colour_gallery", "text_cnn_inspect", "autoencoder_inspect",
+    "autoencoder_scatter", "activations")}
 
 
 @pytest.fixture(scope="module")
@@ -205,6 +206,10 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
         client=client, body=m.TextInspectRequest(text="gdbadhe")
     )
     assert isinstance(text, m.TextInspectResponse) and text.classes[text.prediction] == "bad"
+    recon = ops["lesson_autoencoder_inspect"].sync(
+        client=client, body=m.AutoencoderInspectRequest(sample=3)
+    )
+    assert isinstance(recon, m.AutoencoderInspectResponse) and recon.head == "reconstruction"
     lesson_calls = {
         "lesson_conv_matrix": {"stride": 2, "padding": 1},
         "lesson_mlp_matrix_form": {"sample": 3},
@@ -214,6 +219,8 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
         "lesson_equivariance_curve": {"axis": m.LessonEquivarianceCurveAxis.Y},
         "lesson_colour_conv": {"seed": 1},
         "lesson_colour_gallery": {"per_class": 1},
+        "lesson_autoencoder_scatter": {"kernel_size": 4, "stride": 2},
+        "lesson_activations": {"x_min": -2.0, "x_max": 2.0, "points": 9},
     }
     for name, kwargs in lesson_calls.items():
         answer = ops[name].sync(client=client, **kwargs)

@@ -91,3 +91,12 @@ def test_the_trace_bench_builds_resnet18s_shapes_and_parameter_count():
     assert shapes["maxpool"][1] == (1, 64, 56, 56)
     assert shapes["layer4.1.relu2"][1] == (1, 512, 7, 7) and shapes["fc"][1] == (1, 1000)
     assert network.parameter_count == 11_689_512  # torchvision's resnet18
+
+
+def test_the_page_bench_graph_is_resnet18_behind_a_digit_upsampling_stem():
+    from bench.traces import digit_resnet18
+
+    model = digit_resnet18()
+    shapes = dict(zip(model.network.names, model.network.shapes((1, 1, 28, 28)), strict=True))
+    assert shapes["upsample"][1] == (1, 3, 224, 224) and shapes["fc"][1] == (1, 10)
+    assert len(model.network.names) == 70

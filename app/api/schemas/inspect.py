@@ -52,8 +52,9 @@ Encoding = Literal["base64", "list"]
 _INCLUDE_LAYERS_DOC = (
     "Layers (node names) whose requested parts are sent in full whatever their size. Every "
     "other layer's part over the server's layer budget (2 MB of float32 by default) is left "
-    "out, named in the layer's `omitted`, and can be fetched from GET "
-    "/api/v1/traces/{trace_id}/layers/{layer_name}."
+    "out, and so is every layer past the whole response's budget (3 MiB by default, the "
+    "smallest layers sent first); both are named in the layer's `omitted` and can be fetched "
+    "from GET /api/v1/traces/{trace_id}/layers/{layer_name}."
 )
 
 
@@ -262,8 +263,14 @@ class LayerTraceOut(BaseModel):
     )
     summary: LayerSummary | None = None
     omitted: list[LayerPart] = Field(
-        [], description="Requested parts left out because they exceed the layer budget: fetch "
-        "them with GET /api/v1/traces/{trace_id}/layers/{name}?part=...",
+        [], description="Requested parts left out (over the layer budget, or the response's "
+        "total budget was spent on smaller layers first): fetch them with GET "
+        "/api/v1/traces/{trace_id}/layers/{name}?part=...",
+    )
+    omitted_reason: Literal["layer_budget", "response_budget"] | None = Field(
+        None, description="Sent only when `omitted` is not empty: `layer_budget` (each left-out "
+        "part is over the per-part budget) or `response_budget` (the layer did not fit the "
+        "whole response's budget, filled smallest layer first, so all its parts wait)."
     )
     recurrent: RecurrentTrace | None = Field(
         None, description="rnn and lstm only: every time step's states, gates and gradients."

@@ -42,6 +42,9 @@ class TraceLayerResponse(BaseModel):
     pool_indices: Tensor | None = Field(None, description="maxpool2d only (part `pool_indices`).")
     pool_mask: Tensor | None = Field(None, description="maxpool2d only (part `pool_mask`).")
     params: LayerParams | None = Field(None, description="Whole, whatever `channels` says.")
+    buffers: dict[str, Tensor] | None = Field(
+        None, description="BatchNorm's `running_mean` and `running_var`, sent with `params`."
+    )
     param_grads: LayerParams | None = Field(None, description="Whole, whatever `channels` says.")
     recomputed: bool = Field(
         description="True when the trace was not held by this server and was computed again "

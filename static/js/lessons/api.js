@@ -90,3 +90,19 @@ export function colourConv(params) {
 export function colourGallery(params) {
   return call(`${BASE}/colour/gallery?${new URLSearchParams(params)}`);
 }
+
+/** POST a gallery digit ({sample}) or a drawn canvas ({pixels}) to the autoencoder -> every
+ * layer's maps and deltas, the reconstruction, its error map, and one transposed-conv scatter. */
+export function autoencoderInspect(body, { signal } = {}) {
+  return post(`${BASE}/autoencoder/inspect`, body, signal);
+}
+
+/** GET a small transposed convolution taken apart: copies, sum, overlap counts. */
+export function autoencoderScatter(params) {
+  return call(`${BASE}/autoencoder/scatter?${new URLSearchParams(params)}`);
+}
+
+/** GET an activation's f and f' by the core over [x_min, x_max], with saturated runs. */
+export function activations(params) {
+  return call(`${BASE}/activations?${new URLSearchParams(params)}`);
+}

@@ -1,55 +1,45 @@
-// Activation detail: the function and its derivative drawn over the range of the layer's
-// inputs, the unit's input (the previous layer's output) and output marked on the curve;
-// backward: delta_out x f'(in) = delta_in, beside the trace's delta of the input.
+// Activation detail: f and f' drawn over the range of the layer's inputs with the unit marked
+// on both curves (x, f(x)) and (x, f'(x)); the values f(x) and f'(x) beside the trace's
+// output; backward: dL/dx = f'(x) · dL/dy with the unit's numbers, beside the trace's delta.
 
+import { activationOf, short } from '../activation_functions.js';
 import {
   at, deltaMatches, el, layerInput, layerInputGrad, layerInputName, matches, need, note, num, panel,
 } from './detail_parts.js';
-
-// f(x), and f'(x) given x and y = f(x) (ReLU'(0) = 0 as in the core).
-const FUNCTIONS = {
-  relu: {
-    name: 'ReLU', formula: 'max(0, x)', derivative: "1 if x > 0, else 0",
-    f: (v) => Math.max(0, v), df: (v) => (v > 0 ? 1 : 0),
-  },
-  sigmoid: {
-    name: 'sigmoid', formula: '1 / (1 + e^−x)', derivative: 'y (1 − y)',
-    f: (v) => 1 / (1 + Math.exp(-v)), df: (v, y) => y * (1 - y),
-  },
-  tanh: {
-    name: 'tanh', formula: 'tanh(x)', derivative: '1 − y²',
-    f: Math.tanh, df: (v, y) => 1 - y * y,
-  },
-};
 
 /** The unit's index in a tensor: (c, y, x) for feature maps, (channel) for dense layers. */
 function unitIndex(tensor, ctx) {
   return tensor.shape.length === 3 ? [ctx.channel, ctx.y, ctx.x] : [ctx.channel];
 }
 
-function drawCurves(canvas, fn, lo, hi, xIn, yOut) {
+function drawCurves(canvas, fn, config, lo, hi, xIn) {
   const g = canvas.getContext('2d');
   const { width, height } = canvas;
-  const pad = 28;
-  const samples = 200;
+  const left = 36;
+  const right = 12;
+  const top = 10;
+  const bottom = 34;
+  const samples = 240;
   const xs = Array.from({ length: samples + 1 }, (_, i) => lo + ((hi - lo) * i) / samples);
-  const ys = xs.map(fn.f);
-  const ds = xs.map((v, i) => fn.df(v, ys[i]));
+  const ys = xs.map((v) => fn.f(v, config));
+  const ds = xs.map((v, i) => fn.df(v, ys[i], config));
+  const yIn = fn.f(xIn, config);
+  const dIn = fn.df(xIn, yIn, config);
   const yLo = Math.min(0, ...ys, ...ds);
   const yHi = Math.max(1, ...ys, ...ds);
-  const px = (v) => pad + ((v - lo) / (hi - lo)) * (width - 2 * pad);
-  const py = (v) => height - pad - ((v - yLo) / (yHi - yLo)) * (height - 2 * pad);
+  const px = (v) => left + ((v - lo) / (hi - lo)) * (width - left - right);
+  const py = (v) => height - bottom - ((v - yLo) / (yHi - yLo)) * (height - top - bottom);
   g.clearRect(0, 0, width, height);
   g.fillStyle = '#fff';
   g.fillRect(0, 0, width, height);
   g.strokeStyle = '#999';
   g.lineWidth = 1;
   g.beginPath();
-  g.moveTo(pad, py(0));
-  g.lineTo(width - pad, py(0));
+  g.moveTo(left, py(0));
+  g.lineTo(width - right, py(0));
   if (lo <= 0 && hi >= 0) {
-    g.moveTo(px(0), pad / 2);
-    g.lineTo(px(0), height - pad);
+    g.moveTo(px(0), top);
+    g.lineTo(px(0), height - bottom);
   }
   g.stroke();
   const curve = (values, colour, dash) => {
@@ -64,37 +54,59 @@ function drawCurves(canvas, fn, lo, hi, xIn, yOut) {
   };
   curve(ys, '#2166ac');
   curve(ds, '#b2182b', [5, 4]);
-  g.fillStyle = '#000';
+  // The unit: a guide at x, a dot on f and a ring on f'.
+  g.save();
+  g.strokeStyle = '#555';
+  g.setLineDash([2, 3]);
   g.beginPath();
-  g.arc(px(xIn), py(yOut), 5, 0, 2 * Math.PI);
-  g.fill();
-  g.font = '12px system-ui, sans-serif';
-  g.fillStyle = '#333';
-  g.fillText(lo.toPrecision(3), pad, height - 8);
-  g.fillText(hi.toPrecision(3), width - pad - 30, height - 8);
+  g.moveTo(px(xIn), top);
+  g.lineTo(px(xIn), height - bottom);
+  g.stroke();
+  g.restore();
   g.fillStyle = '#2166ac';
-  g.fillText(`f(x)`, width - pad - 40, py(ys[samples]) - 6);
-  g.fillStyle = '#b2182b';
-  g.fillText(`f′(x)`, width - pad - 40, py(ds[samples]) + 14);
+  g.beginPath();
+  g.arc(px(xIn), py(yIn), 5, 0, 2 * Math.PI);
+  g.fill();
+  g.strokeStyle = '#b2182b';
+  g.lineWidth = 2;
+  g.beginPath();
+  g.arc(px(xIn), py(dIn), 5, 0, 2 * Math.PI);
+  g.stroke();
+  g.font = '11px system-ui, sans-serif';
+  g.fillStyle = '#333';
+  g.textAlign = 'left';
+  g.fillText(short(lo), left, height - bottom + 13);
+  g.textAlign = 'right';
+  g.fillText(short(hi), width - right, height - bottom + 13);
+  g.textAlign = 'center';
+  g.fillText(`x = ${short(xIn)}`, Math.min(width - right - 30, Math.max(left + 30, px(xIn))), height - bottom + 13);
+  g.fillText('x (the unit’s input)', (left + width - right) / 2, height - 6);
+  g.save();
+  g.translate(12, (top + height - bottom) / 2);
+  g.rotate(-Math.PI / 2);
+  g.fillText('f(x), f′(x)', 0, 0);
+  g.restore();
 }
 
 export function showActivation(ctx) {
   const { trace, layerIndex } = ctx;
   const layer = trace.layers[layerIndex];
-  const fn = FUNCTIONS[layer.kind];
+  const fn = activationOf(layer.kind);
+  const config = layer.config || {};
   const input = need(layerInput(trace, layerIndex), 'activations (include=activations)');
   const output = need(layer.output, 'activations (include=activations)');
   const index = unitIndex(output, ctx);
   const xIn = at(input, ...index);
   const yOut = at(output, ...index);
-  const derivative = fn.df(xIn, yOut);
+  const derivative = fn.df(xIn, yOut, config);
   const lo = Math.min(input.min, xIn, -1);
   const hi = Math.max(input.max, xIn, 1);
   const canvas = el('canvas', {
-    class: 'activation-curve', width: 360, height: 200, role: 'img',
-    'aria-label': `${fn.name} (solid) and its derivative (dashed) with the unit's input marked`,
+    class: 'activation-curve', width: 360, height: 210, role: 'img', testid: 'detail-activation-plot',
+    'aria-label': `${fn.name} (solid) and its derivative (dashed) from ${short(lo)} to ${short(hi)}; `
+      + `this unit at x = ${short(xIn)}: f(x) = ${short(yOut)}, f′(x) = ${short(derivative)}`,
   });
-  drawCurves(canvas, fn, lo, hi, xIn, yOut);
+  drawCurves(canvas, fn, config, lo, hi, xIn);
   const where = index.join(', ');
   const forward = panel(`${fn.name}: f(x) = ${fn.formula}, f′(x) = ${fn.derivative}`,
     { testid: 'detail-activation' },
@@ -104,24 +116,26 @@ export function showActivation(ctx) {
         el('dd', {}, num(xIn, { testid: 'detail-activation-in', label: 'input' })),
         el('dt', { text: 'out  y = f(x) (the trace)' }),
         el('dd', {}, num(yOut, { testid: 'detail-activation-out', label: 'output' }), ' ',
-          el('span', { class: 'muted' }, 'f(x) = ', num(fn.f(xIn), { label: 'f(in)' })), ' ',
-          matches(fn.f(xIn), yOut)),
+          el('span', { class: 'muted' }, 'f(x) = ', num(fn.f(xIn, config), { label: 'f(in)' })), ' ',
+          matches(fn.f(xIn, config), yOut)),
         el('dt', { text: 'slope  f′(x)' }),
-        el('dd', {}, num(derivative, { testid: 'detail-activation-derivative', label: "f'(in)" })))),
-    note('The x axis spans the range of the layer’s inputs; the dot is this unit.'));
+        el('dd', {}, num(derivative, { testid: 'detail-activation-derivative', label: "f'(in)" }),
+          Math.abs(derivative) < 0.01 ? el('span', { class: 'muted', testid: 'detail-activation-saturated', text: ' saturated: almost nothing flows back' }) : ''))),
+    note('The x axis spans the range of the layer’s inputs; the dot is this unit on f, the ring '
+      + 'is its slope f′ (dashed).'));
   if (ctx.mode !== 'backward') return forward;
   const gradOut = need(layer.grad_output, 'deltas (include=gradients)');
   const gradIn = need(layerInputGrad(trace, layerIndex), 'deltas (include=gradients)');
   const deltaOut = at(gradOut, ...index);
   const deltaIn = deltaOut * derivative;
   const reported = at(gradIn, ...index);
-  const backward = panel('Backward: δ_in = δ_out × f′(in)', { testid: 'detail-activation-backward' },
+  const backward = panel('Backward: dL/dx = f′(x) · dL/dy', { testid: 'detail-activation-backward' },
     el('p', { class: 'conv-total' },
-      'δ_out ', num(deltaOut, { testid: 'detail-activation-delta-out', label: 'delta of the output' }),
-      ' × f′(in) ', num(derivative), ' = ',
+      'dL/dx = f′(x) ', num(derivative), ' × dL/dy ',
+      num(deltaOut, { testid: 'detail-activation-delta-out', label: 'delta of the output' }), ' = ',
       num(deltaIn, { testid: 'detail-activation-delta-in', label: 'delta_out × f\'(in)' }),
       ' ; the trace says ', num(reported, { testid: 'detail-activation-delta-in-trace', label: 'trace delta of the input' }),
       // f′ of tanh / sigmoid is 1 − y² / y − y²: float32 rounds its terms, not its difference.
-      ' ', deltaMatches(trace, layerIndex, deltaIn, reported, { magnitude: Math.abs(deltaOut) * (1 + fn.f(xIn) ** 2) })));
+      ' ', deltaMatches(trace, layerIndex, deltaIn, reported, { magnitude: Math.abs(deltaOut) * (1 + fn.f(xIn, config) ** 2) })));
   return el('div', { class: 'detail-views' }, backward, forward);
 }

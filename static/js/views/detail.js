@@ -12,9 +12,11 @@ import { showAdd } from './add.js';
 import { showBatchNorm } from './batchnorm.js';
 import { showConcat } from './concat.js';
 import { showConv } from './conv.js';
+import { showConvTransposeUnit } from './convtranspose_unit.js';
 import { el, MissingPart, note } from './detail_parts.js';
 import { showFanout } from './fanout.js';
 import { showGlobalAvgPool } from './gap.js';
+import { helpToggle } from '../help_text.js';
 import { showPad } from './pad.js';
 import { showFlatten, showLinear } from './linear.js';
 import { showPool } from './pool.js';
@@ -23,11 +25,14 @@ import { showSoftmax } from './softmax.js';
 
 const VIEWS = {
   conv2d: showConv,
+  convtranspose2d: showConvTransposeUnit,
   maxpool2d: showPool,
   avgpool2d: showPool,
   relu: showActivation,
   sigmoid: showActivation,
   tanh: showActivation,
+  leakyrelu: showActivation, relu6: showActivation, sign: showActivation,
+  identity: showActivation, clamp: showActivation,
   linear: showLinear,
   flatten: showFlatten,
   batchnorm2d: showBatchNorm,
@@ -68,9 +73,11 @@ function header(trace, ctx) {
   const unit = ctx.layerIndex >= trace.layers.length
     ? 'softmax and cross-entropy'
     : describeUnit(trace.layers[ctx.layerIndex], ctx);
+  const help = helpToggle(ctx.layerIndex >= trace.layers.length ? 'softmax' : trace.layers[ctx.layerIndex].kind, { label: unit });
   return el('header', { class: 'detail-header' },
     el('h2', { text: unit }),
-    el('span', { class: 'detail-mode', text: ctx.mode === 'backward' ? 'backward (deltas)' : 'forward' }));
+    el('span', { class: 'detail-mode', text: ctx.mode === 'backward' ? 'backward (deltas)' : 'forward' }),
+    help.button, help.panel);
 }
 
 function describeUnit(layer, ctx) {

@@ -41,7 +41,7 @@ export function optionText(model) {
 /**
  * Wire the picker, and the "Open your model" band (#open-model inside root), whose imported
  * model joins the picker and is chosen (a change event, as if the user picked it).
- * Returns {load, showGallery, add, model}:
+ * Returns {load, showGallery, add, model, firstInput}:
  * - load(): fill the select from GET /api/v1/models; resolves to the summaries;
  * - showGallery(modelId): show the samples that fit that model (reloaded only when the
  *   dataset changes); resolves to them;
@@ -70,6 +70,11 @@ export function initModelPicker({ select, gallery, root, onPick }) {
     models = await api.listModels();
     fill();
     return models;
+  }
+
+  /** The page's default input for a gallery: its first sample, or null when it is empty. */
+  function firstInput(samples) {
+    return samples.length ? { sample: samples[0].id } : null;
   }
 
   function model(modelId) {
@@ -106,5 +111,5 @@ export function initModelPicker({ select, gallery, root, onPick }) {
     });
   }
 
-  return { load, showGallery, add, model };
+  return { load, showGallery, add, model, firstInput };
 }

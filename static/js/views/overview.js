@@ -10,56 +10,16 @@ import { drawHeatmap, drawLegend, fmt, rangeOf, unionRange } from '../render/col
 import { clipBox, receptiveBox, unitsInField } from '../geometry.js';
 import { ancestorsOf } from '../graph.js';
 import { drawSkipConnectors } from './skips.js';
+import { COMPACT_WIDTH, denseCellOf, denseCells, denseUnitAt, mapCount } from './overview_grid.js';
+import { cellAt, sizeCanvas, wireMap } from './overview_maps.js';
+import { partOf, renderStrip, usesStrip } from './overview_strip.js';
 
-// A dense strip is tall and narrow (columns of at most DENSE_MAX_ROWS cells) beside the other
-// layers; when the layers are stacked (phones) it is a block about twice as wide as tall that
-// fits in COMPACT_WIDTH pixels.
-const DENSE_MAX_ROWS = 40;
-const COMPACT_WIDTH = 220;
-
-/** How many canvases a layer output of this shape gets: C for (C, H, W), 1 for dense (N,). */
-export function mapCount(shape) {
-  return shape.length === 3 ? shape[0] : 1;
-}
-
-/** The cell grid of a dense strip of n units, unit i at (row i % rows, column floor(i / rows)):
- * columns of at most DENSE_MAX_ROWS cells, or (compact) about twice as wide as tall. */
-export function denseGrid(n, compact = false) {
-  const wanted = compact ? Math.ceil(Math.sqrt(2 * n)) : Math.ceil(n / DENSE_MAX_ROWS);
-  const rows = Math.ceil(n / Math.max(1, wanted));
-  return { rows, cols: Math.ceil(n / rows) };
-}
-
-/** Unit i of a dense strip with `rows` rows -> its cell [row, col] (columns read downwards). */
-export function denseCellOf(unit, rows) {
-  return [unit % rows, Math.floor(unit / rows)];
-}
-
-/** The inverse of denseCellOf: the unit in cell (row, col). */
-export function denseUnitAt(row, col, rows) {
-  return col * rows + row;
-}
-
-/** The per-unit values of a dense layer laid out on its grid (row-major), NaN where unused. */
-export function denseCells(data, n, compact = false) {
-  const { rows, cols } = denseGrid(n, compact);
-  const cells = new Float32Array(rows * cols).fill(NaN);
-  for (let i = 0; i < n; i += 1) {
-    const [row, col] = denseCellOf(i, rows);
-    cells[row * cols + col] = data[i];
-  }
-  return { rows, cols, cells };
-}
+export { denseCellOf, denseCells, denseGrid, denseUnitAt, mapCount } from './overview_grid.js';
+export { moveUnit, strongestUnit } from './overview_maps.js';
 
 /** The tensor a mode shows for a layer: its activation (forward) or its delta (backward). */
 export function layerTensor(layer, mode) {
   return mode === 'backward' ? layer.grad_output : layer.output;
-}
-
-/** On-screen size of one map cell, so that small maps stay readable and large ones fit. */
-function cellSize(h, w) {
-  const side = Math.max(h, w);
-  return Math.max(2, Math.min(8, Math.round(42 / side)));
 }
 
 function planeRanges(tensor) {
@@ -76,10 +36,16 @@ function planeRanges(tensor) {
  */
 export function scales(trace, mode, scaleMode) {
   const tensors = trace.layers.map((layer) => layerTensor(layer, mode));
-  const layerRanges = tensors.map((t) => (t ? { min: t.min, max: t.max } : null));
+  // A layer left out of the response still has its summary's range (global scale, strips).
+  const layerRanges = tensors.map((t, i) => (t ? { min: t.min, max: t.max }
+    : summaryRange(trace.layers[i], mode)));
   const global = unionRange(layerRanges.filter(Boolean));
   return tensors.map((tensor, i) => {
-    if (!tensor) return null;
+    if (!tensor) {
+      if (!layerRanges[i]) return null;
+      const range = scaleMode === 'global' ? global : layerRanges[i];
+      return { signed: mode === 'backward' || range.min < 0, legend: range, maps: [] };
+    }
     const layerRange = scaleMode === 'global' ? global : layerRanges[i];
     const signed = mode === 'backward' || layerRange.min < 0;
     const maps = scaleMode === 'map' ? planeRanges(tensor) : [layerRange];
@@ -91,6 +57,12 @@ export function scales(trace, mode, scaleMode) {
       })),
     };
   });
+}
+
+/** {min, max} of a layer's summary for the mode's part, or null. */
+function summaryRange(layer, mode) {
+  const summary = layer.summary?.[partOf(mode)];
+  return summary ? { min: summary.min, max: summary.max } : null;
 }
 
 function element(tag, className, text) {
@@ -111,14 +83,6 @@ function columnHead(title, lines) {
   return head;
 }
 
-/** Where a pointer event falls on a canvas of h x w cells -> [row, col]. */
-function cellAt(canvas, event, h, w) {
-  const rect = canvas.getBoundingClientRect();
-  const row = Math.floor(((event.clientY - rect.top) / rect.height) * h);
-  const col = Math.floor(((event.clientX - rect.left) / rect.width) * w);
-  return [Math.min(h - 1, Math.max(0, row)), Math.min(w - 1, Math.max(0, col))];
-}
-
 function placeBox(wrapper, box, h, w, className) {
   const node = element('span', className);
   node.style.top = `${(box.y0 / h) * 100}%`;
@@ -132,16 +96,21 @@ function placeBox(wrapper, box, h, w, className) {
  * Draw the overview into `container`.
  * ctx: {trace, mode, scaleMode, layerInfo (the model's layer table, for parameter counts),
  *       selected: {layerIndex, channel, y, x} | null, onHover(unit | null), onSelect(unit),
- *       compact: layers stacked on a narrow screen (dense strips become wide blocks)}.
+ *       compact: layers stacked on a narrow screen (dense strips become wide blocks),
+ *       loader: trace_fetch's loader for the layers left out of the response (or null),
+ *       onLoaded(): a left-out dense layer arrived (the page draws again)}.
+ * Large nodes (left out, or over STRIP_ABOVE channels) are summary strips (overview_strip.js)
+ * whose maps are fetched when they scroll into view.
  * A unit is {layerIndex, channel, y, x}; for dense layers channel is the unit index, y = x = 0.
  * Returns {preview(unit | null)} to draw a unit's receptive field on the input and on every
- * layer in between.
+ * layer in between, select(unit), and dispose() (stops watching what scrolls into view).
  */
 export function renderOverview(container, ctx) {
   const { trace, mode, scaleMode, layerInfo = [], selected = null, compact = false } = ctx;
   const layerScales = scales(trace, mode, scaleMode);
   const wrappersByLayer = [];
   const columns = [];
+  const watch = watcher();
 
   // The input column: what the network saw (forward) or its gradient, the saliency (backward).
   const [, inH, inW] = trace.input.shape;
@@ -179,18 +148,32 @@ export function renderOverview(container, ctx) {
     ].filter(Boolean)));
     const wrappers = [];
     wrappersByLayer.push(wrappers);
+    if (usesStrip(layer, mode)) {
+      const scale = layerScales[layerIndex];
+      column.append(legendOf(scale, scaleMode));
+      wrappersByLayer[layerIndex] = renderStrip(column, {
+        layer, layerIndex, mode, scale, scaleMode, ctx, loader: ctx.loader, observe: watch.observe,
+      });
+      columns.push(column);
+      return;
+    }
+    if (!tensor && layer.omitted?.includes(partOf(mode)) && ctx.loader) {
+      // A small layer left out (a tight budget): fetched whole when seen, then drawn again.
+      column.append(element('p', 'hint', 'fetching…'));
+      watch.observe(column, () => ctx.loader.layer(layer.name, [partOf(mode)]).then((body) => {
+        layer[partOf(mode)] = body[partOf(mode)];
+        ctx.onLoaded?.();
+      }).catch(() => {}));
+      columns.push(column);
+      return;
+    }
     if (!tensor) {
       column.append(element('p', 'hint', mode === 'backward' ? 'no delta in this trace' : 'no activation in this trace'));
       columns.push(column);
       return;
     }
     const scale = layerScales[layerIndex];
-    const legend = element('div');
-    drawLegend(legend, {
-      ...scale.legend,
-      signed: scale.signed,
-      label: scaleMode === 'map' ? 'layer range; maps scaled one by one' : '',
-    });
+    const legend = legendOf(scale, scaleMode);
     const maps = element('div', 'maps');
     const shape = tensor.shape;
     if (shape.length === 3) {
@@ -239,6 +222,7 @@ export function renderOverview(container, ctx) {
 
   container.replaceChildren(...columns);
   drawSkipConnectors(trace, columns);
+  watch.start();
 
   function clear(className) {
     for (const node of container.querySelectorAll(`.${className}`)) node.remove();
@@ -281,12 +265,56 @@ export function renderOverview(container, ctx) {
       const [, h, w] = layer.output_shape;
       const units = unitsInField(box, own, h, w);
       if (!units) continue;
-      for (const target of wrappersByLayer[k]) placeBox(target.wrapper, units, h, w, 'rf-box');
+      for (const target of wrappersByLayer[k].filter(Boolean)) placeBox(target.wrapper, units, h, w, 'rf-box');
     }
   }
 
   mark(selected, 'selected-box');
-  return { preview, select: (unit) => mark(unit, 'selected-box') };
+  return { preview, select: (unit) => mark(unit, 'selected-box'), dispose: watch.dispose };
+}
+
+function legendOf(scale, scaleMode) {
+  const legend = element('div');
+  drawLegend(legend, {
+    ...scale.legend,
+    signed: scale.signed,
+    label: scaleMode === 'map' ? 'layer range; maps scaled one by one' : '',
+  });
+  return legend;
+}
+
+/** Call back once per element when it comes near the viewport (IntersectionObserver; at
+ * once where there is none). Elements are watched from start(), once they are on the page. */
+function watcher() {
+  const callbacks = new Map();
+  let observer = null;
+  return {
+    observe(node, callback) {
+      callbacks.set(node, callback);
+      if (observer) observer.observe(node);
+    },
+    start() {
+      if (typeof IntersectionObserver !== 'function') {
+        for (const callback of callbacks.values()) callback();
+        callbacks.clear();
+        return;
+      }
+      observer = new IntersectionObserver((entries) => {
+        for (const entry of entries) {
+          if (!entry.isIntersecting) continue;
+          const callback = callbacks.get(entry.target);
+          callbacks.delete(entry.target);
+          observer.unobserve(entry.target);
+          callback?.();
+        }
+      }, { rootMargin: '200px' });
+      for (const node of callbacks.keys()) observer.observe(node);
+    },
+    dispose() {
+      observer?.disconnect();
+      callbacks.clear();
+    },
+  };
 }
 
 /** The class names laid out like the logits' strip beside it (unit i in cell i's place). */
@@ -305,91 +333,3 @@ function classLabels(classes, rows, cols, cell) {
   return labels;
 }
 
-function sizeCanvas(canvas, h, w) {
-  const cell = cellSize(h, w);
-  canvas.style.width = `${w * cell}px`;
-  canvas.style.height = `${h * cell}px`;
-}
-
-/** Hover, click and keyboard for one map canvas; returns its {wrapper, h, w, dense}. */
-function wireMap(canvas, { layerIndex, channel, h, w, toUnit, ctx, tensor, dense = null }) {
-  canvas.setAttribute('data-testid', `fmap-${layerIndex}-${channel}`);
-  canvas.dataset.layer = String(layerIndex);
-  canvas.dataset.channel = String(channel);
-  canvas.tabIndex = 0;
-  canvas.setAttribute('role', 'button');
-  canvas.setAttribute('aria-label', `${canvas.title || `layer ${layerIndex} map ${channel}`}; `
-    + 'arrow keys move between units, Enter shows the detail');
-  const wrapper = element('div', 'fmap');
-  wrapper.append(canvas);
-  const valueOf = (unit) => {
-    if (tensor.shape.length !== 3) return tensor.data[unit.channel];
-    const [, th, tw] = tensor.shape;
-    return tensor.data[(unit.channel * th + unit.y) * tw + unit.x];
-  };
-  canvas.addEventListener('pointermove', (event) => {
-    const unit = toUnit(event);
-    ctx.onHover?.(unit, unit ? valueOf(unit) : null);
-  });
-  canvas.addEventListener('pointerleave', () => ctx.onHover?.(null, null));
-  canvas.addEventListener('click', (event) => {
-    const unit = toUnit(event);
-    if (unit) ctx.onSelect?.(unit, { keyboard: false });
-  });
-  // Keyboard: arrow keys move a cursor between the map's units (starting at its strongest
-  // unit, the largest |value|), shown like a hover; Enter / Space selects the cursor's unit.
-  let cursor = null;
-  canvas.addEventListener('blur', () => {
-    if (cursor) ctx.onHover?.(null, null);
-  });
-  canvas.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' || event.key === ' ') {
-      event.preventDefault();
-      ctx.onSelect?.(cursor || strongestUnit(tensor, layerIndex, channel, dense), { keyboard: true });
-      return;
-    }
-    const move = ARROWS[event.key];
-    if (!move) return;
-    event.preventDefault();
-    cursor = moveUnit(cursor || strongestUnit(tensor, layerIndex, channel, dense), move, { h, w, dense });
-    ctx.onHover?.(cursor, valueOf(cursor));
-  });
-  return { wrapper, h, w, dense };
-}
-
-const ARROWS = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
-
-/** A unit moved by [dy, dx] within its map (clamped); a dense unit moves along its strip's
- * grid (up / down by one unit, left / right by one column). */
-export function moveUnit(unit, [dy, dx], { h, w, dense = null }) {
-  if (dense) {
-    const [row, col] = denseCellOf(unit.channel, dense.rows);
-    const r = Math.min(dense.rows - 1, Math.max(0, row + dy));
-    const c = Math.min(dense.cols - 1, Math.max(0, col + dx));
-    const next = Math.min(dense.n - 1, denseUnitAt(r, c, dense.rows));
-    return { ...unit, channel: next, y: 0, x: 0 };
-  }
-  return {
-    ...unit,
-    y: Math.min(h - 1, Math.max(0, unit.y + dy)),
-    x: Math.min(w - 1, Math.max(0, unit.x + dx)),
-  };
-}
-
-/** The unit of largest |value| in a map (or in a dense layer). */
-export function strongestUnit(tensor, layerIndex, channel, dense) {
-  if (dense || tensor.shape.length !== 3) {
-    let best = 0;
-    for (let i = 1; i < tensor.data.length; i += 1) {
-      if (Math.abs(tensor.data[i]) > Math.abs(tensor.data[best])) best = i;
-    }
-    return { layerIndex, channel: best, y: 0, x: 0 };
-  }
-  const [, h, w] = tensor.shape;
-  const offset = channel * h * w;
-  let best = 0;
-  for (let i = 1; i < h * w; i += 1) {
-    if (Math.abs(tensor.data[offset + i]) > Math.abs(tensor.data[offset + best])) best = i;
-  }
-  return { layerIndex, channel, y: Math.floor(best / w), x: best % w };
-}
