@@ -4,8 +4,8 @@
 import * as api from './api.js';
 import { fmt } from './render/colormap.js';
 import { canvasToPng, composeCanvas, downloadBlob } from './render/snapshot.js';
-import { initDrawPad, initUpload, renderPreprocessing } from './views/input.js';
-import { initModelPicker } from './views/model_picker.js';
+import { describeInput, initDrawPad, initUpload, renderPreprocessing } from './views/input.js';
+import { attachWeights, initModelPicker } from './views/model_picker.js';
 import { renderOverview } from './views/overview.js';
 import { renderProbabilities } from './views/probabilities.js';
 import { autoTarget, renderTargetControls } from './views/target.js';
@@ -189,23 +189,6 @@ export function mount(root) {
     } finally {
       if (controller === state.controller) setBusy(false);
     }
-  }
-
-  /** "sample:7", "file:photo.png" or "pixels": which input the shown trace belongs to. */
-  function describeInput(input) {
-    if (!input) return '';
-    if (input.file) return `file:${input.file.name || ''}`;
-    if (input.pixels) return 'pixels';
-    return `sample:${input.sample}`;
-  }
-
-  /** Give each layer of a trace its parameters from the model card (same model, same order). */
-  function attachWeights(trace, layerInfo) {
-    trace.layers.forEach((layer, i) => {
-      const info = layerInfo[i];
-      if (!layer.params && info && info.name === layer.name && info.params) layer.params = info.params;
-      if (!layer.buffers && info && info.name === layer.name && info.buffers) layer.buffers = info.buffers;
-    });
   }
 
   function setInput(input, { keepTarget = false } = {}) {

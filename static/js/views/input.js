@@ -8,6 +8,14 @@ const DRAW_DEBOUNCE_MS = 150;
 const INK = '#ffffff';
 const PAPER = '#000000';
 
+/** "sample:7", "file:photo.png" or "pixels": which input the shown trace belongs to. */
+export function describeInput(input) {
+  if (!input) return '';
+  if (input.file) return `file:${input.file.name || ''}`;
+  if (input.pixels) return 'pixels';
+  return `sample:${input.sample}`;
+}
+
 /** Wire the file picker and the drop zone: each chosen image calls onInput({file}) and its
  * name is shown in nameEl. */
 export function initUpload(fileInput, dropZone, nameEl, onInput) {

@@ -24,6 +24,15 @@ export function isUsers(model) {
   return Boolean(model.source) && model.source !== 'bundled';
 }
 
+/** Give each layer of a trace its parameters from the model card (same model, same order). */
+export function attachWeights(trace, layerInfo) {
+  trace.layers.forEach((layer, i) => {
+    const info = layerInfo[i];
+    if (!layer.params && info && info.name === layer.name && info.params) layer.params = info.params;
+    if (!layer.buffers && info && info.name === layer.name && info.buffers) layer.buffers = info.buffers;
+  });
+}
+
 /** Split model summaries into the picker's groups: [[label, models], ...], empty groups left
  * out. The user's models (uploaded or trained) come after the bundled ones. */
 export function pickerGroups(models) {
