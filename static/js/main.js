@@ -332,7 +332,8 @@ export function mount(root) {
       state.layerInfo = card.layers || [];
       state.layerInfoModel = modelId;
       ui.modelDescription.textContent = card.description || '';
-      state.input ??= picker.firstInput(await picker.showGallery(modelId)); // its own gallery
+      const first = picker.firstInput(await picker.showGallery(modelId)); // its own gallery
+      if (!state.input) state.input = first;
     } catch (error) {
       showError(error);
     }
