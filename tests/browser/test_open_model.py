@@ -25,7 +25,7 @@ def onnx_bytes(builder, note: str) -> bytes:
 
 
 def open_band(page):
-    page.click("#open-model summary")
+    page.click("[data-testid=open-model-toggle]")
     page.wait_for_selector("[data-testid=model-file]", state="attached")
 
 

@@ -112,6 +112,7 @@ export function initModelPicker({ select, gallery, root, onPick }) {
 
   if (openModel) {
     mountOpenModel(openModel, {
+      toggle: root.querySelector('#open-model-toggle'),
       onOpened: (summary) => {
         add(summary);
         select.value = summary.id;

@@ -144,11 +144,18 @@ export function renderCard(container, detail, uploaded = {}) {
 }
 
 /**
- * Wire the "Open your model" band inside root. onOpened(summary) is called with the model's
+ * Wire the "Open your model" panel inside root; `toggle` (a button with aria-expanded) shows
+ * and hides it. onOpened(summary) is called with the model's
  * summary (as GET /api/v1/models lists it) once it is imported and its card shown.
  */
-export function mount(root, { onOpened = () => {} } = {}) {
+export function mount(root, { onOpened = () => {}, toggle = null } = {}) {
   const $ = (id) => root.querySelector(`#${id}`);
+  toggle?.addEventListener('click', () => {
+    const open = root.hidden;
+    root.hidden = !open;
+    toggle.setAttribute('aria-expanded', String(open));
+    if (open) root.querySelector('input, button')?.focus();
+  });
   const ui = {
     form: $('open-model-form'), file: $('model-file'), dropZone: $('model-drop-zone'),
     fileName: $('model-file-name'), name: $('model-name'), classes: $('model-classes'),
