@@ -221,7 +221,7 @@ export function mount(root, { onOpened = () => {}, toggle = null } = {}) {
       ui.progress.hidden = true;
       showError(errorText(error));
     } finally {
-      root.setAttribute('aria-busy', 'false');
+      root.removeAttribute('aria-busy'); // busy only while importing
       ui.submit.disabled = !chosen;
     }
   }
