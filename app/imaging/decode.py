@@ -182,8 +182,19 @@ def _to_gray(img: Image.Image) -> Image.Image:
     return img.convert("L")
 
 
-def decode_image(data: bytes, settings: Settings) -> Image.Image:
-    """Untrusted bytes -> an upright 8-bit grayscale ("L") image, longest side <= WORKING_SIDE.
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """L, LA, RGB, RGBA, I or F -> "RGB"; transparent pixels are composited on white paper."""
+    if img.mode in ("I", "F"):
+        return Image.fromarray(_wide_to_uint8(img)).convert("RGB")
+    if img.mode in ("LA", "RGBA"):
+        paper = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(paper, img.convert("RGBA"))
+    return img.convert("RGB")
+
+
+def decode_image(data: bytes, settings: Settings, colour: bool = False) -> Image.Image:
+    """Untrusted bytes -> an upright 8-bit grayscale ("L") image, longest side <= WORKING_SIDE;
+    with `colour`, an upright "RGB" image instead (the same checks and the same shrinking).
 
     Only the first frame of an animation is decoded. An EXIF block over MAX_EXIF_BYTES is
     ignored (never parsed; no orientation is applied).
@@ -231,14 +242,14 @@ def decode_image(data: bytes, settings: Settings) -> Image.Image:
         try:
             if img.format == "JPEG":
                 # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the image is large.
-                img.draft("L", (WORKING_SIDE, WORKING_SIDE))
+                img.draft("RGB" if colour else "L", (WORKING_SIDE, WORKING_SIDE))
             img.load()
             work = _to_resizable(img)
             work.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.LANCZOS)
             for key in oversized_exif_keys(work.info):  # ignored: never parsed
                 del work.info[key]
             work = ImageOps.exif_transpose(work)
-            gray = _to_gray(work)
+            decoded = _to_rgb(work) if colour else _to_gray(work)
         except _DECODE_ERRORS as exc:
             raise _corrupt(img.format, exc) from exc
-    return gray
+    return decoded

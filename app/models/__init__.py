@@ -5,12 +5,14 @@
     probs = model.predict(images)          # images (N, 28, 28), MNIST format -> (N, 10)
 
 Normalisation lives here, in `Model.prepare`: callers pass MNIST-format digits (white ink on
-black) as uint8 0-255 or floats 0-1, and the model scales them to [0, 1].
+black) as uint8 0-255 or floats 0-1, and the model scales them to [0, 1] (then applies its
+input spec's per-channel mean and std, when it has them: app.imaging.spec).
 """
 
 from app.models.registry import (
     ALL_ARCHITECTURES,
     ARCHITECTURES,
+    COLOUR_ARCHITECTURES,
     MODELS_DIR,
     RECURRENT_ARCHITECTURES,
     Model,
@@ -19,6 +21,6 @@ from app.models.registry import (
 )
 
 __all__ = [
-    "ALL_ARCHITECTURES", "ARCHITECTURES", "MODELS_DIR", "RECURRENT_ARCHITECTURES", "Model",
-    "list_models", "load_model",
+    "ALL_ARCHITECTURES", "ARCHITECTURES", "COLOUR_ARCHITECTURES", "MODELS_DIR",
+    "RECURRENT_ARCHITECTURES", "Model", "list_models", "load_model",
 ]

@@ -1,7 +1,7 @@
 """The small RGB CNN of the colour lesson: its architecture, recipe, training by the core on
 the colour shapes, and its weights (app/models/colour-cnn.npz) and card (colour-cnn.json).
 
-Not in the registry: the inspect page's gallery and uploads are grayscale digits.
+In the registry as `colour-cnn` (app.models.registry.COLOUR_ARCHITECTURES: input 3x20x20).
     python -m app.models.colour_training        # retrains and rewrites both files
 """
 

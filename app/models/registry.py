@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from app.data.colour_shapes import CLASSES as COLOUR_CLASSES
+from app.models.colour_training import SPEC as COLOUR_SPEC
 from app.models.resnet import resnet_mini_spec
 from app.nn import Graph, from_spec, load_params
 from app.nn.spec import LayerSpec
@@ -49,6 +51,12 @@ class Architecture:
     spec: list[LayerSpec]
     input_shape: tuple[int, int, int] = (1, 28, 28)
     classes: tuple[str, ...] = tuple(DIGITS)
+    # The input spec's fields beyond the shape (mean, std, colour_order, kind); None: derived
+    # from input_shape (app.imaging.spec.input_spec_from).
+    input_spec: dict[str, Any] | None = None
+    # The gallery whose samples fit this model (app.services.samples.DATASETS); None: chosen
+    # by the number of input channels.
+    dataset: str | None = None
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -134,8 +142,22 @@ RECURRENT_ARCHITECTURES: dict[str, Architecture] = {
     )
 }
 
+# The RGB model, trained by app.models.colour_training on the colour shapes (20x20 RGB).
+COLOUR_ARCHITECTURES: dict[str, Architecture] = {
+    "colour-cnn": Architecture(
+        "colour-cnn", "Colour CNN (RGB shapes)",
+        "A small CNN on 20x20 RGB pictures: conv 3x3x8 (three input channels: red, green and "
+        "blue), ReLU, max pool 2, conv 3x3x16, ReLU, max pool 2, fc 9. Its class (red, green "
+        "or blue square, disc or triangle) depends on both colour and shape.",
+        COLOUR_SPEC, input_shape=(3, 20, 20), classes=COLOUR_CLASSES,
+        input_spec={"kind": "image"}, dataset="colour-shapes",
+    ),
+}
+
 # Every bundled model, convolutional first: what list_models() and load_model() serve.
-ALL_ARCHITECTURES: dict[str, Architecture] = {**ARCHITECTURES, **RECURRENT_ARCHITECTURES}
+ALL_ARCHITECTURES: dict[str, Architecture] = {
+    **ARCHITECTURES, **COLOUR_ARCHITECTURES, **RECURRENT_ARCHITECTURES,
+}
 
 
 def prepare_images(images, input_shape: tuple[int, int, int] = (1, 28, 28)) -> np.ndarray:
@@ -183,19 +205,35 @@ class Model:
     def input_shape(self) -> tuple[int, int, int]:
         return self.architecture.input_shape
 
+    @property
+    def input_spec(self):
+        """The InputSpec (app.imaging.spec): the card's "input" (stored models: channels,
+        height, width, mean, std, colour_order), else the architecture's, else derived from
+        input_shape (1 channel: a digit model). ValueError for a non-image input."""
+        from app.imaging.spec import input_spec_from
+
+        raw = self.card.get("input") if isinstance(self.card, dict) else None
+        if not isinstance(raw, dict):
+            raw = self.architecture.input_spec
+        return input_spec_from(raw, self.input_shape)
+
     def prepare(self, images) -> np.ndarray:
-        """MNIST-format digits (N, 28, 28) or (N, 1, 28, 28), uint8 0-255 or float 0-1
-        -> float32 (N, 1, 28, 28) in [0, 1]. Raises ValueError on anything else."""
-        return prepare_images(images, self.input_shape)
+        """Images in the network's channel order, (N, H, W) or (N, C, H, W), uint8 0-255 or
+        float 0-1 -> float32 (N, C, H, W), normalised by the input spec's mean and std (the
+        bundled models: none, so [0, 1]). Raises ValueError on anything else."""
+        from app.imaging.spec import normalise
+
+        return normalise(prepare_images(images, self.input_shape), self.input_spec)
 
     def predict(self, images) -> np.ndarray:
-        """(N, 28, 28) MNIST-format digits -> (N, 10) class probabilities."""
+        """Images as `prepare` takes them -> (N, classes) class probabilities."""
         from app.nn.losses import softmax
 
         return softmax(self.network.predict(self.prepare(images)))
 
     def trace(self, image, target: int | None = None) -> Trace:
-        """One forward + backward pass of a single digit (28, 28) -> Trace (batch of 1)."""
+        """One forward + backward pass of a single image ((H, W) or (C, H, W), as `prepare`
+        takes it) -> Trace (batch of 1)."""
         x = self.prepare(np.asarray(image)[None])
         return self.network.trace(x, None if target is None else [int(target)])
 

@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from app.imaging import ImageRejected, decode_image, pixels_to_image, png_data_url, preprocess
+from app.imaging import ImageRejected, decode_image, pixels_to_image, png_data_url
+from app.imaging.spec import normalise, prepare_for_spec
 from app.services.encoding import DEFAULT_INCLUDE, ENCODINGS, NonFiniteError, encode_trace
 from app.services.errors import ApiError
 from app.services.input_tensor import decode_input_tensor
 from app.services.models import get_model, receptive_fields
-from app.services.samples import sample_digit
+from app.services.samples import as_picture, dataset_for, sample_image
 from app.services.traces import TraceStore, encode_token, pack_recipe, recipe_of, trace_id_of
 from app.settings import Settings
 
@@ -90,41 +91,53 @@ def image_input(
     into the model's input: -> (float32 (1, *model.input_shape), the preprocessing steps as
     (name, uint8 image)). Sets timings["decode"]. Raises ApiError.
 
-    Today: the digit recipe (grayscale, ink centred by mass in 28x28, scaled to [0, 1]) for
-    models that take (1, 28, 28), then the model's input spec's (x - mean) / std when its card
-    has one (stored models); models with other inputs take exact tensors only."""
+    The image is prepared for the model's input spec (app.imaging.spec.prepare_for_spec):
+    1-channel digit models get the digit recipe, others keep their colour (3 channels) and
+    are resized on the shorter side then centre-cropped; then (x - mean) / std per channel.
+    A gallery sample of the model's own dataset (its shape is the model's) is used as it is,
+    scaled to [0, 1] and normalised; another gallery's sample is prepared like an upload.
+    Models whose input is not a 1- or 3-channel image take exact tensors only."""
     tick = time.perf_counter()
-    if tuple(model.input_shape) != (1, 28, 28):
+    shape = tuple(model.input_shape)
+    if len(shape) != 3 or shape[0] not in (1, 3):
         raise ApiError(
             422, "image_input_unsupported",
-            f"this model takes a {list(model.input_shape)} input, and images are only "
-            "preprocessed for 1x28x28 digit models; send the input as an exact tensor "
-            f'{{"tensor": {{"shape": {[1, *model.input_shape]}, "dtype": "float32", '
+            f"this model takes a {list(shape)} input, and images are only preprocessed for "
+            "1- or 3-channel image models; send the input as an exact tensor "
+            f'{{"tensor": {{"shape": {[1, *shape]}, "dtype": "float32", '
             '"encoding": "base64", "data": "..."}}',
-            input_shape=list(model.input_shape),
+            input_shape=list(shape),
         )
     try:
+        spec = model.input_spec
+    except ValueError as exc:  # e.g. an input larger than images are prepared for
+        raise ApiError(
+            422, "image_input_unsupported",
+            f"images cannot be prepared for this model's input ({exc}); send the input as an "
+            f"exact tensor of shape {[1, *shape]}", input_shape=list(shape),
+        ) from None
+    try:
         if source.sample is not None:
-            digit, _ = sample_digit(source.sample)
-            steps = [("sample", digit)]
+            image, _ = sample_image(source.sample, dataset_for(model))
+            timings["decode"] = _ms(tick)
+            picture = as_picture(image)
+            if image.shape in (shape, shape[1:]):  # the model's own gallery: as it is
+                pixels = image.reshape(shape).astype(np.float32) / 255.0
+                x, steps = normalise(pixels, spec), [("sample", picture)]
+            else:
+                prepared = prepare_for_spec(picture, spec)  # its first step is the picture
+                x, steps = prepared.input, [("sample", picture), *prepared.steps[1:]]
         else:
             if source.image is not None:
-                gray = decode_image(source.image, settings)
+                decoded = decode_image(source.image, settings, colour=spec.channels == 3)
             else:
-                gray = pixels_to_image(source.pixels, settings)
+                decoded = pixels_to_image(source.pixels, settings)
             timings["decode"] = _ms(tick)
-            prepared = preprocess(gray)
-            digit, steps = prepared.input[0], prepared.steps
+            prepared = prepare_for_spec(decoded, spec)
+            x, steps = prepared.input, prepared.steps
     except ImageRejected as exc:
         raise _rejected(exc) from None
-    timings.setdefault("decode", _ms(tick))
-    x = model.prepare(np.asarray(digit)[None])
-    spec = (model.card or {}).get("input") or {}
-    if "mean" in spec and "std" in spec:
-        mean = np.asarray(spec["mean"], np.float32).reshape(1, -1, 1, 1)
-        std = np.asarray(spec["std"], np.float32).reshape(1, -1, 1, 1)
-        x = ((x - mean) / std).astype(np.float32)
-    return x, steps
+    return np.ascontiguousarray(x[None], dtype=np.float32), steps
 
 
 def request_input(
@@ -164,6 +177,8 @@ def inspect_image(
     body = inspect_input(model, network_input, source, settings, store, steps, timings)
     # No ink found: the network saw all zeros, and the last preprocessing step says "blank".
     body["blank"] = bool(steps) and source.sample is None and steps[-1][0] == "blank"
+    if source.tensor is None:
+        body["input_spec"] = model.input_spec.as_dict()
     timings["total"] = _ms(started)
     body["timings_ms"] = timings
     return body

@@ -147,9 +147,11 @@ export async function getModel(modelId, { weights = false, signal } = {}) {
   return decodeTensors(body);
 }
 
-/** GET /api/v1/samples -> [{id, label, thumbnail}] (the bundled gallery). */
-export async function listSamples({ signal } = {}) {
-  const { body } = await request(`${API}/samples`, { signal });
+/** GET /api/v1/samples -> [{id, label, thumbnail}] (a bundled gallery: `dataset` "digits",
+ * the default, or "colour-shapes"). */
+export async function listSamples({ signal, dataset } = {}) {
+  const query = dataset ? `?dataset=${encodeURIComponent(dataset)}` : '';
+  const { body } = await request(`${API}/samples${query}`, { signal });
   return Array.isArray(body) ? body : body.samples;
 }
 
@@ -234,4 +236,50 @@ export async function fetchTraceLayer(traceId, layer, { part, channels = null, i
     signal,
   });
   return decodeTensors(body);
+}
+
+/**
+ * POST /api/v1/models (multipart: file, and optional name, classes as a JSON list, input as
+ * a JSON object {mean, std, colour_order, ...}) with XMLHttpRequest, for its upload progress.
+ * onProgress({stage: 'uploading', loaded, total}) while the bytes go up, then
+ * onProgress({stage: 'importing'}) while the server imports. Resolves to the model card
+ * (201); rejects with ApiError (the envelope's code and message) or an AbortError.
+ */
+export function uploadModel(file, { name, classes, input, onProgress = () => {}, signal } = {}) {
+  const form = new FormData();
+  form.append('file', file, file.name || 'model.onnx');
+  if (name) form.append('name', name);
+  if (classes && classes.length) form.append('classes', JSON.stringify(classes));
+  if (input && Object.keys(input).length) form.append('input', JSON.stringify(input));
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `${API}/models`);
+    xhr.upload.onprogress = (event) => onProgress({
+      stage: 'uploading', loaded: event.loaded, total: event.lengthComputable ? event.total : file.size,
+    });
+    xhr.upload.onload = () => onProgress({ stage: 'importing' });
+    xhr.onerror = () => reject(new ApiError(0, 'network_error', 'the upload failed: no answer from the server'));
+    xhr.onabort = () => reject(new DOMException('the upload was cancelled', 'AbortError'));
+    xhr.onload = () => {
+      let body = null;
+      try {
+        body = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        body = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300 && body) {
+        resolve(body);
+        return;
+      }
+      const error = body && body.error;
+      if (error && error.code) {
+        const { code, message, ...details } = error;
+        reject(new ApiError(xhr.status, code, message || code, details));
+      } else {
+        reject(new ApiError(xhr.status, 'http_error', `${xhr.status} ${xhr.statusText}`));
+      }
+    };
+    signal?.addEventListener('abort', () => xhr.abort());
+    xhr.send(form);
+  });
 }

@@ -4,7 +4,8 @@
 import * as api from './api.js';
 import { fmt } from './render/colormap.js';
 import { canvasToPng, composeCanvas, downloadBlob } from './render/snapshot.js';
-import { initDrawPad, initUpload, renderPreprocessing, renderSamples } from './views/input.js';
+import { describeInput, initDrawPad, initUpload, renderPreprocessing } from './views/input.js';
+import { attachWeights, initModelPicker } from './views/model_picker.js';
 import { renderOverview } from './views/overview.js';
 import { renderProbabilities } from './views/probabilities.js';
 import { autoTarget, renderTargetControls } from './views/target.js';
@@ -76,7 +77,6 @@ export function mount(root) {
     controller: null,
     overview: null,
     detailModule: undefined,
-    models: new Map(),
   };
   // Large traces: the layers the response left out come lazily, one trace at a time.
   const session = createTraceSession();
@@ -85,6 +85,7 @@ export function mount(root) {
   const current = () => ({ modelId: state.modelId, input: state.input, classes: state.trace?.classes });
   mountAttribution(byId('attribution-panel'), current);
   mountSgdStep(byId('sgd-step-panel'), current);
+  const picker = initModelPicker({ select: ui.modelSelect, gallery: ui.gallery, root, onPick: (sample) => setInput({ sample: sample.id }) });
 
   /** Mark the shown result as belonging to an earlier input (dimmed, and said so) or not. */
   function setStale(stale) {
@@ -195,29 +196,11 @@ export function mount(root) {
     }
   }
 
-  /** "sample:7", "file:photo.png" or "pixels": which input the shown trace belongs to. */
-  function describeInput(input) {
-    if (!input) return '';
-    if (input.file) return `file:${input.file.name || ''}`;
-    if (input.pixels) return 'pixels';
-    return `sample:${input.sample}`;
-  }
-
-  /** Give each layer of a trace its parameters from the model card (same model, same order). */
-  function attachWeights(trace, layerInfo) {
-    trace.layers.forEach((layer, i) => {
-      const info = layerInfo[i];
-      if (!layer.params && info && info.name === layer.name && info.params) layer.params = info.params;
-      if (!layer.buffers && info && info.name === layer.name && info.buffers) layer.buffers = info.buffers;
-    });
-  }
-
   function setInput(input, { keepTarget = false } = {}) {
     state.input = input;
     if (!keepTarget) state.target = null;
     runInspect();
   }
-
 
   function onHover(unit, value) {
     state.overview?.preview(unit);
@@ -347,13 +330,15 @@ export function mount(root) {
     state.layerInfoModel = null;
     try {
       // A large model's weights come layer by layer, when a detail view needs them.
-      const listed = state.models.get(modelId);
+      const listed = picker.model(modelId);
       let card = await api.getModel(modelId, { weights: inlineWeights(listed) });
       if (!listed && inlineWeights(card)) card = await api.getModel(modelId, { weights: true });
       if (state.modelId !== modelId) return;
       state.layerInfo = card.layers || [];
       state.layerInfoModel = modelId;
       ui.modelDescription.textContent = card.description || '';
+      const first = picker.firstInput(await picker.showGallery(modelId)); // its own gallery
+      if (!state.input) state.input = first;
     } catch (error) {
       showError(error);
     }
@@ -396,10 +381,8 @@ export function mount(root) {
     ui.downloadPng.addEventListener('click', () => savePng().catch(showError));
 
     try {
-      const [models, samples] = await Promise.all([api.listModels(), api.listSamples()]);
-      for (const m of models) state.models.set(m.id, m);
-      ui.modelSelect.replaceChildren(...models.map((m) => new Option(m.name, m.id)));
-      renderSamples(ui.gallery, samples, (sample) => setInput({ sample: sample.id }));
+      const models = await picker.load(); // the link's sample is one of its model's gallery:
+      const samples = await picker.showGallery(linkedStart(window.location.search, models, []).model);
       const wanted = linkedStart(window.location.search, models, samples);
       if (wanted.sample !== null) state.input = { sample: wanted.sample };
       state.target = wanted.target;

@@ -111,13 +111,16 @@ def test_pytorch_export_uploaded_gives_pytorchs_stored_output(client, store, cas
                                 rel=1e-5)
 
 
-def test_an_image_for_a_model_that_is_not_a_digit_model_asks_for_a_tensor(client, store):
+def test_an_image_for_a_3_channel_model_is_prepared_for_its_input_spec(client, store):
     net, out = resnet()
     card = _upload(client, net.model(out))
     response = client.post(f"/api/v1/models/{card['id']}/inspect", json={"sample": 3})
-    assert response.status_code == 422
-    error = response.json()["error"]
-    assert error["code"] == "image_input_unsupported" and error["input_shape"] == [3, 16, 16]
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # a colour-shapes sample (20x20 RGB), resized to the model's 16x16, in colour
+    assert body["input"]["shape"] == [3, 16, 16]
+    assert [s["step"] for s in body["preprocessing"]] == ["sample", "resized"]
+    assert body["input_spec"]["channels"] == 3 and body["input_spec"]["kind"] == "image"
 
 
 def test_a_stored_digit_model_takes_images_normalised_by_its_input_spec(client, store):

@@ -149,7 +149,8 @@ def test_generated_client_calls_every_operation_without_hand_edits(generated, ap
         "nope", client=client, body=m.InspectJsonRequest(sample=7)
     )
     assert isinstance(missing, m.ErrorResponse) and missing.error.available == [
-        "lenet5", "lenet5-classic", "mlp", "resnet-mini", "lstm-rows", "rnn-rows", "bilstm-rows"]
+        "lenet5", "lenet5-classic", "mlp", "resnet-mini", "colour-cnn", "lstm-rows", "rnn-rows",
+        "bilstm-rows"]
     lstm = ops["inspect"].sync("lstm-rows", client=client, body=m.InspectJsonRequest(sample=7))
     assert isinstance(lstm, m.InspectResponse), lstm
     recurrent = lstm.layers[1].recurrent

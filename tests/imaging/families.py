@@ -64,6 +64,7 @@ def shapes(draw, max_side: int = 300, max_ratio: float = 50.0) -> tuple[int, int
     long_side = draw(st.integers(2, max_side))
     ratio = draw(st.floats(1.0, max_ratio))
     short = max(1, min(long_side, int(long_side / ratio) or 1))
+    short = max(short, -(-long_side // int(max_ratio)))  # never past max_ratio (51x1 was)
     if kind == "line":
         short = 1
         long_side = min(long_side, int(max_ratio))

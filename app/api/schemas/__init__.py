@@ -109,7 +109,9 @@ class ModelDetail(ModelSummary):
 class Sample(BaseModel):
     id: int
     label: int
-    thumbnail: str = Field(description="The 28x28 digit as data:image/png;base64,...")
+    thumbnail: str = Field(
+        description="The image (a 28x28 digit, or a 20x20 RGB shape) as data:image/png;base64,..."
+    )
 
 
 class SampleList(BaseModel):

@@ -312,7 +312,12 @@ class InspectResponse(BaseModel):
         "all zeros and the last preprocessing step is `blank`; the prediction means nothing. "
         "Always false for gallery samples."
     )
-    input: Tensor = Field(description="float32 (C, H, W) in [0, 1]: what the network saw.")
+    input: Tensor = Field(description="float32 (C, H, W): what the network saw (in [0, 1], "
+                          "then (x - mean) / std when the input spec normalises).")
+    input_spec: dict[str, Any] | None = Field(
+        None, description="How an image became the input: {channels, height, width, mean, std, "
+        "colour_order, kind: digit | image} (absent for an exact tensor).",
+    )
     preprocessing: list[PreprocessingStep]
     layers: list[LayerTraceOut]
     input_grad: Tensor | None = Field(

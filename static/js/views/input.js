@@ -8,6 +8,14 @@ const DRAW_DEBOUNCE_MS = 150;
 const INK = '#ffffff';
 const PAPER = '#000000';
 
+/** "sample:7", "file:photo.png" or "pixels": which input the shown trace belongs to. */
+export function describeInput(input) {
+  if (!input) return '';
+  if (input.file) return `file:${input.file.name || ''}`;
+  if (input.pixels) return 'pixels';
+  return `sample:${input.sample}`;
+}
+
 /** Wire the file picker and the drop zone: each chosen image calls onInput({file}) and its
  * name is shown in nameEl. */
 export function initUpload(fileInput, dropZone, nameEl, onInput) {
@@ -128,8 +136,9 @@ export function initDrawPad(canvas, clearButton, onInput, onClear = () => {}) {
 }
 
 /** Fill the gallery with one button per sample; clicking one calls onPick(sample). The gallery
- * is one tab stop: arrow keys (and Home / End) move between its samples. */
-export function renderSamples(gallery, samples, onPick) {
+ * is one tab stop: arrow keys (and Home / End) move between its samples. `classes` (the
+ * model's class names) names each sample; without it a sample is "a digit N". */
+export function renderSamples(gallery, samples, onPick, classes = null) {
   gallery.replaceChildren(
     ...samples.map((sample, i) => {
       const cell = document.createElement('div');
@@ -139,10 +148,11 @@ export function renderSamples(gallery, samples, onPick) {
       item.className = 'sample';
       item.dataset.sampleId = String(sample.id);
       item.dataset.label = String(sample.label);
-      item.title = `Sample ${sample.id}: a ${sample.label}`;
+      const name = classes ? classes[sample.label] ?? String(sample.label) : null;
+      item.title = `Sample ${sample.id}: a ${name ?? sample.label}`;
       const image = document.createElement('img');
       image.src = sample.thumbnail;
-      image.alt = `digit ${sample.label}`;
+      image.alt = name ?? `digit ${sample.label}`;
       image.width = 28;
       image.height = 28;
       item.append(image);
@@ -191,21 +201,39 @@ export function renderPreprocessing(container, trace, mode) {
     image.className = 'step-image';
     return figure(step.step.replaceAll('_', ' '), image);
   });
-  const [, h, w] = trace.input.shape;
-  const input = document.createElement('canvas');
-  input.className = 'step-image';
-  input.setAttribute('data-testid', 'network-input');
-  drawHeatmap(input, trace.input.data, h, w, { signed: false, min: 0, max: 1 });
-  figures.push(figure(`network input ${h}×${w}`, input));
+  const [channels, h, w] = trace.input.shape;
+  // One map per input channel (a colour model's red, green and blue); a normalised input
+  // (mean/std) is shown on its own range.
+  const names = channelNames(trace.input_spec, channels);
+  const range = { min: Math.min(0, trace.input.min), max: Math.max(1, trace.input.max) };
+  for (let c = 0; c < channels; c += 1) {
+    const input = document.createElement('canvas');
+    input.className = 'step-image';
+    input.setAttribute('data-testid', c ? `network-input-${c}` : 'network-input');
+    drawHeatmap(input, trace.input.data.subarray(c * h * w, (c + 1) * h * w), h, w,
+      { signed: false, ...range });
+    figures.push(figure(`network input ${names[c]}${h}×${w}`, input));
+  }
   if (mode === 'backward' && trace.input_grad) {
-    const saliency = document.createElement('canvas');
-    saliency.className = 'step-image';
-    saliency.setAttribute('data-testid', 'saliency');
     const { min, max } = trace.input_grad;
-    drawHeatmap(saliency, trace.input_grad.data, h, w, { signed: true, min, max });
-    const legend = document.createElement('div');
-    drawLegend(legend, { min, max, signed: true, label: 'dL/d input' });
-    figures.push(figure('saliency: dL/d input', saliency, legend));
+    for (let c = 0; c < channels; c += 1) {
+      const saliency = document.createElement('canvas');
+      saliency.className = 'step-image';
+      saliency.setAttribute('data-testid', c ? `saliency-${c}` : 'saliency');
+      drawHeatmap(saliency, trace.input_grad.data.subarray(c * h * w, (c + 1) * h * w), h, w,
+        { signed: true, min, max });
+      const legend = document.createElement('div');
+      if (c === channels - 1) drawLegend(legend, { min, max, signed: true, label: 'dL/d input' });
+      figures.push(figure(`saliency: dL/d input ${names[c]}`.trim(), saliency, legend));
+    }
   }
   container.replaceChildren(...figures);
+}
+
+/** Captions for the input's channels: "red ", "green ", "blue " (in the network's order) for
+ * a 3-channel input, "" for one channel. */
+export function channelNames(spec, channels) {
+  if (channels !== 3) return Array.from({ length: channels }, (_, c) => (channels > 1 ? `channel ${c} ` : ''));
+  const rgb = ['red ', 'green ', 'blue '];
+  return spec && spec.colour_order === 'bgr' ? rgb.reverse() : rgb;
 }
