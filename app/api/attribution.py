@@ -44,8 +44,8 @@ def _attribute(
     body = service.attribute(model, network_input, service.AttributionOptions(
         method=options.method, target=source.target, layer=options.layer,
         n_samples=options.n_samples, sigma=options.sigma, seed=options.seed,
-        steps=options.steps, baseline=options.baseline, patch=_pair(options.patch),
-        stride=_pair(options.stride), encoding=source.encoding,
+        steps=options.steps, rule=options.rule, baseline=options.baseline,
+        patch=_pair(options.patch), stride=_pair(options.stride), encoding=source.encoding,
     ))
     return to_json_bytes(body)
 

@@ -42,6 +42,7 @@ class AttributionOptions:
     sigma: float = 0.15
     seed: int = 0
     steps: int = 64
+    rule: str = "adaptive"
     baseline: float = 0.0
     patch: tuple[int, int] = (4, 4)
     stride: tuple[int, int] = (2, 2)
@@ -60,6 +61,9 @@ def check_options(options: AttributionOptions) -> None:
     if not 1 <= options.n_samples <= MAX_SMOOTHGRAD_SAMPLES:
         raise _invalid("n_samples", f"n_samples must be 1 to {MAX_SMOOTHGRAD_SAMPLES}, got "
                        f"{options.n_samples}", maximum=MAX_SMOOTHGRAD_SAMPLES)
+    if options.rule not in attr.IG_RULES:
+        raise _invalid("rule", f"unknown rule {options.rule!r}; known: "
+                       f"{', '.join(attr.IG_RULES)}", rules=list(attr.IG_RULES))
     if not 1 <= options.steps <= MAX_IG_STEPS:
         raise _invalid("steps", f"steps must be 1 to {MAX_IG_STEPS}, got {options.steps}",
                        maximum=MAX_IG_STEPS)
@@ -166,9 +170,11 @@ def _run(method: str, graph, x, t: int, options: AttributionOptions, layer: str 
         return grad[0], "input", {"n_samples": options.n_samples, "sigma": options.sigma,
                                   "seed": options.seed}
     if method == "integrated_gradients":
-        ig = attr.integrated_gradients(graph, x, t, options.steps, options.baseline)
+        ig = attr.integrated_gradients(graph, x, t, options.steps, options.baseline,
+                                       options.rule)
         return ig.attributions[0], "input", {
-            "steps": options.steps, "baseline": options.baseline,
+            "steps": options.steps, "rule": ig.rule, "evaluations": ig.evaluations,
+            "baseline": options.baseline,
             "completeness": {"sum": ig.total, "f_x": ig.f_x, "f_baseline": ig.f_baseline,
                              "difference": ig.f_x - ig.f_baseline, "gap": ig.gap},
         }

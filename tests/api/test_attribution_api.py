@@ -80,6 +80,13 @@ def test_integrated_gradients_reports_completeness(client):
     assert c["difference"] == pytest.approx(c["f_x"] - c["f_baseline"])
     assert c["sum"] == pytest.approx(decode_tensor(body["heatmap"]).sum(), rel=1e-5)
     assert c["f_x"] == pytest.approx(body["logit"]) and c["gap"] < 0.01
+    assert (body["rule"], body["steps"]) == ("adaptive", 64) and body["evaluations"] <= 65
+
+
+def test_integrated_gradients_uniform_rule_spends_steps_plus_one_evaluations(client):
+    body = _post(client, "lenet5", sample=7, method="integrated_gradients", steps=16,
+                 rule="uniform").json()
+    assert (body["rule"], body["evaluations"]) == ("uniform", 17)
 
 
 def test_occlusion_answer_is_at_the_grid_resolution(client):
@@ -138,6 +145,7 @@ def test_recurrent_models_take_every_method_but_grad_cam_and_guided(client, meth
     ({"method": "smoothgrad", "n_samples": 101}, "invalid_input", "n_samples"),
     ({"method": "integrated_gradients", "steps": 257}, "invalid_input", "steps"),
     ({"method": "integrated_gradients", "steps": 0}, "invalid_input", "steps"),
+    ({"method": "integrated_gradients", "rule": "simpson"}, "invalid_input", "rule"),
     ({"method": "occlusion", "patch": 29}, "invalid_patch", None),
     ({"method": "occlusion", "patch": [1, 2, 3]}, "invalid_input", "patch"),
     ({"method": "grad_cam", "layer": "fc3"}, "invalid_layer", None),

@@ -28,11 +28,21 @@ METHOD_DOC = (
     "`guided_backprop` dy_t/dx where every ReLU passes back only positive gradients; "
     "`smoothgrad` the mean saliency over `n_samples` copies with Gaussian noise `sigma`; "
     "`integrated_gradients` (x - x') * the mean gradient on the straight path from the "
-    "constant `baseline` image x' to x (`steps` intervals, trapezoidal rule); `occlusion` "
+    "constant `baseline` image x' to x (at most `steps` + 1 gradient evaluations, trapezoidal "
+    "rule on a grid refined where the path has kinks, or on `steps` equal intervals with "
+    "`rule` uniform); `occlusion` "
     "y_t(x) - y_t(x with a `patch` set to `baseline`), per patch position."
 )
-OPTION_FIELDS = ("method", "layer", "n_samples", "sigma", "seed", "steps", "baseline", "patch",
-                 "stride")
+OPTION_FIELDS = ("method", "layer", "n_samples", "sigma", "seed", "steps", "rule", "baseline",
+                 "patch", "stride")
+Rule = Literal["adaptive", "uniform"]
+RULE_DOC = (
+    "integrated_gradients: `adaptive` (default) starts from a uniform grid of steps // 3 "
+    "intervals and spends the remaining evaluations bisecting the intervals where the "
+    "trapezoid estimate of the logit's change misses the actual change most (a ReLU "
+    "network's logit is piecewise linear along the path, so the error sits at its kinks); "
+    "`uniform` uses `steps` equal intervals."
+)
 
 
 class AttributionOptions(BaseModel):
@@ -53,8 +63,9 @@ class AttributionOptions(BaseModel):
                          "network input's units (digits are scaled to 0-1).")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="smoothgrad: the noise's seed.")
     steps: int = Field(64, ge=1, le=MAX_IG_STEPS,
-                       description="integrated_gradients: intervals on the path (steps + 1 "
-                       "forward and backward passes).")
+                       description="integrated_gradients: the budget, at most steps + 1 "
+                       "forward and backward passes (the uniform rule's intervals).")
+    rule: Rule = Field("adaptive", description=RULE_DOC)
     baseline: float = Field(0.0, ge=-1000, le=1000, allow_inf_nan=False,
                             description="integrated_gradients: the constant baseline image's "
                             "value; occlusion: the patch's value.")
@@ -86,6 +97,7 @@ class AttributionMultipartRequest(InspectMultipartRequest):
     sigma: float = 0.15
     seed: int = 0
     steps: int = 64
+    rule: Rule = "adaptive"
     baseline: float = 0.0
     patch: int = 4
     stride: int = 2
@@ -130,6 +142,9 @@ class AttributionResponse(BaseModel):
                                      "(a (C, H, W) output with more than one position).")
     completeness: Completeness | None = Field(None, description="integrated_gradients.")
     steps: int | None = None
+    rule: Rule | None = Field(None, description="integrated_gradients: the rule used.")
+    evaluations: int | None = Field(None, description="integrated_gradients: gradient "
+                                    "evaluations spent (at most steps + 1).")
     baseline: float | None = None
     n_samples: int | None = None
     sigma: float | None = None
