@@ -16,11 +16,12 @@ pytestmark = pytest.mark.browser
 DIGITS = [str(d) for d in range(10)]
 
 
-def _trained_model_id(note: str) -> str:
+def _trained_model_id(note: str, pool: int = 4) -> str:
     """Store a small digit network as the training lab does; its id (the server shares the
     store's directory: tests/conftest.py sets CONVSCOPE_MODEL_DIR before it starts)."""
-    net = Sequential([Conv2d(1, 3, 3, padding=1, rng=5), ReLU(), MaxPool2d(4), Flatten(),
-                      Linear(3 * 7 * 7, 10, rng=6)])
+    side = 28 // pool
+    net = Sequential([Conv2d(1, 3, 3, padding=1, rng=5), ReLU(), MaxPool2d(pool), Flatten(),
+                      Linear(3 * side * side, 10, rng=6)])
     net.eval()
     card = model_store().put_network(
         net, name=f"tiny cnn trained on digits ({note})", classes=DIGITS,
@@ -58,3 +59,8 @@ def test_a_trained_model_opens_from_its_url_selected_inspected_with_a_prediction
 
 def test_a_trained_model_opens_from_its_url_on_a_phone(phone_page, live_server):
     _opens_from_its_url(phone_page, live_server, _trained_model_id("browser 390"), 390)
+
+
+def test_a_wide_flatten_fits_a_phone(phone_page, live_server):
+    """3 x 28 x 28 flattened is 2,352 units: stacked on a phone its strip shrinks to fit."""
+    _opens_from_its_url(phone_page, live_server, _trained_model_id("wide 390", pool=1), 390)

@@ -200,7 +200,8 @@ export function renderOverview(container, ctx) {
       const { signed, min, max } = scale.maps[0];
       drawHeatmap(canvas, cells, rows, cols, { signed, min, max });
       const fit = compact ? Math.floor(COMPACT_WIDTH / cols) : Math.floor(240 / rows);
-      const cell = Math.max(4, Math.min(14, fit));
+      // Stacked on a phone, a wide flatten (thousands of units) shrinks its cells to fit.
+      const cell = Math.max(compact ? 2 : 4, Math.min(14, fit));
       canvas.style.width = `${cols * cell}px`;
       canvas.style.height = `${rows * cell}px`;
       canvas.title = `${layer.name}: ${n} units, ${fmt(tensor.min)} … ${fmt(tensor.max)}`;
