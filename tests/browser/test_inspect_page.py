@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from app.data import load_digits, split_indices
-from tests.browser.conftest import ARTIFACTS, save_screenshot
+from tests.browser.conftest import ARTIFACTS, save_screenshot, wait_for_text
 
 pytestmark = pytest.mark.browser
 
@@ -505,8 +505,10 @@ def test_a_dense_strip_cell_is_its_unit(page, live_server):
     box = canvas.bounding_box()
     unit = 3
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * (unit + 0.5) / rows)
+    # the last layer's outputs are the logits, and the readout calls them so (the pointermove
+    # handler runs after the move returns: wait for it on a busy machine)
+    wait_for_text(page, "#hover-readout", f"{last['name']} unit {unit}: logit")
     readout = page.locator("#hover-readout").inner_text()
-    # the last layer's outputs are the logits, and the readout calls them so
     assert readout.startswith(f"{last['name']} unit {unit}: logit")
     # A dense unit sees the whole input.
     whole = page.eval_on_selector(".input-column .rf-box", "b => [b.style.height, b.style.width]")
