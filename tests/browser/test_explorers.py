@@ -159,12 +159,22 @@ def test_editing_the_layers_recomputes_and_bad_values_are_named(page, live_serve
 def test_play_grows_the_field_layer_by_layer(page, live_server):
     page.goto(live_server + "/receptive-field?preset=vgg16")
     wait_for_readout(page, "pool5 unit")
+    # Every readout the animation shows is recorded as it is written, so a busy machine that
+    # polls less often than the animation steps still sees each layer.
+    page.evaluate("""() => {
+        const el = document.querySelector('#rf-readout');
+        window.rfSeen = [el.textContent];
+        new MutationObserver(() => window.rfSeen.push(el.textContent))
+            .observe(el, {childList: true, characterData: true, subtree: true});
+    }""")
     page.get_by_role("button", name="Play").click()      # at the last layer: restarts at 0
-    wait_for_readout(page, "conv1_1 unit")
+    page.wait_for_function("() => window.rfSeen.some(t => t.includes('conv2_1 unit'))")
+    seen = page.evaluate("() => window.rfSeen")
+    assert any("conv1_1 unit" in t for t in seen), seen
     sizes = []
     for name in ("conv1_2", "pool1", "conv2_1"):
-        wait_for_readout(page, f"{name} unit")
-        sizes.append(int(re.search(r"sees a (\d+) field", readout(page)).group(1)))
+        text = next(t for t in seen if f"{name} unit" in t)
+        sizes.append(int(re.search(r"sees a (\d+) field", text).group(1)))
     assert sizes == [5, 6, 10]
     page.get_by_role("button", name="Pause").click()
     assert page.locator("#rf-play").get_attribute("aria-pressed") == "false"
