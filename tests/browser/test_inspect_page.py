@@ -504,7 +504,10 @@ def test_a_dense_strip_cell_is_its_unit(page, live_server):
     assert rows == 10
     box = canvas.bounding_box()
     unit = 3
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * (unit + 0.5) / rows)
+    # Positions relative to the canvas, resolved when the pointer moves: the page may still be
+    # laying out (the gallery's thumbnails arriving) after its first trace is drawn.
+    spot = {"x": box["width"] / 2, "y": box["height"] * (unit + 0.5) / rows}
+    canvas.hover(position=spot)
     # the last layer's outputs are the logits, and the readout calls them so (the pointermove
     # handler runs after the move returns: wait for it on a busy machine)
     wait_for_text(page, "#hover-readout", f"{last['name']} unit {unit}: logit")
@@ -513,7 +516,7 @@ def test_a_dense_strip_cell_is_its_unit(page, live_server):
     # A dense unit sees the whole input.
     whole = page.eval_on_selector(".input-column .rf-box", "b => [b.style.height, b.style.width]")
     assert whole == ["100%", "100%"]
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] * (unit + 0.5) / rows)
+    canvas.click(position=spot)
     header = page.locator("[data-testid=detail-view] .detail-header")
     header.wait_for()
     assert last["name"] in header.inner_text()
