@@ -8,23 +8,17 @@ view fetches the tensors and weights it needs and still checks its arithmetic.""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-from urllib.request import urlopen
-
 import numpy as np
 import pytest
 
 from app.services.encoding import decode_tensor
 from tests.browser.conftest import (
-    ROOT,
-    _free_port,
     _open_page,
     axe_violations,
     no_sideways_scroll,
     save_screenshot,
 )
+from tests.servers import serve
 
 MODEL = "resnet18-digits"
 WIDTHS = (1280, 1024, 853, 390)
@@ -41,29 +35,8 @@ ALL_DRAWN = """(i) => [...document.querySelectorAll(
 @pytest.fixture(scope="module")
 def big_server():
     """A uvicorn serving the app with MODEL registered."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.big_graph_app:app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"], cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urlopen(f"{base}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("the app did not start") from None
-            time.sleep(0.2)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with serve("bench.big_graph_app:app", startup_seconds=60) as base:
+        yield base
 
 
 def open_big_graph(page, base: str) -> dict:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from urllib.request import urlopen
 import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
+
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -40,12 +41,6 @@ def exec_form(instruction: str) -> list[str]:
     if instruction == "HEALTHCHECK":
         args = args[args.index("CMD") + 3 :].strip()
     return json.loads(args)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_dockerfile_passes_hadolint_with_no_warnings():
@@ -118,7 +113,7 @@ def test_dockerignore_keeps_repo_clutter_out_of_the_build_context():
 def image_cmd_server():
     """The Dockerfile's CMD, run from a copy of what the image holds, on loopback."""
     cmd = exec_form("CMD")
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable if part == "python" else part for part in cmd]
     cmd = [{"0.0.0.0": "127.0.0.1", "8000": str(port)}.get(part, part) for part in cmd]
     proc = subprocess.Popen(
