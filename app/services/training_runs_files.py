@@ -87,39 +87,14 @@ def last_event_id(path: Path) -> int:
     return 0
 
 
-class EventReader:
-    """Reads whole new lines of an event log from where it left off."""
-
-    def __init__(self, path: Path, after: int = 0):
-        self.path, self.after, self.offset = path, after, 0
-
-    def read(self) -> list[dict[str, Any]]:
-        try:
-            with open(self.path, "rb") as handle:
-                handle.seek(self.offset)
-                chunk = handle.read()
-        except OSError:
-            return []
-        end = chunk.rfind(b"\n")
-        if end < 0:
-            return []
-        self.offset += end + 1
-        events = []
-        for line in chunk[: end + 1].splitlines():
-            event = json.loads(line)
-            if event["id"] > self.after:
-                events.append(event)
-                self.after = event["id"]
-        return events
-
-
-class ControlReader:
-    """The run's process: new commands since the last read."""
+class LineTail:
+    """The whole new lines appended to a file since the last read (a partial last line waits
+    for its newline)."""
 
     def __init__(self, path: Path):
         self.path, self.offset = path, 0
 
-    def read(self) -> list[str]:
+    def read_lines(self) -> list[bytes]:
         try:
             if os.path.getsize(self.path) <= self.offset:
                 return []
@@ -132,7 +107,31 @@ class ControlReader:
         if end < 0:
             return []
         self.offset += end + 1
-        return chunk[: end + 1].decode().split()
+        return chunk[: end + 1].splitlines()
+
+
+class EventReader(LineTail):
+    """Reads new events of an event log, those after event id `after`."""
+
+    def __init__(self, path: Path, after: int = 0):
+        super().__init__(path)
+        self.after = after
+
+    def read(self) -> list[dict[str, Any]]:
+        events = []
+        for line in self.read_lines():
+            event = json.loads(line)
+            if event["id"] > self.after:
+                events.append(event)
+                self.after = event["id"]
+        return events
+
+
+class ControlReader(LineTail):
+    """The run's process: new commands since the last read."""
+
+    def read(self) -> list[str]:
+        return [word for line in self.read_lines() for word in line.decode().split()]
 
 
 def send_command(run_dir: Path, command: str) -> None:
