@@ -75,7 +75,7 @@ class MaxPool2d(_Pool2d):
     def _tiled_max(self, x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
         """Max over the tiling windows of x (N, C, H_out*kH, W_out*kW), separably: first
         along each window row, then down the rows. A strict > keeps the first maximum in
-        row-major window order (a NaN is never a candidate on this path).
+        row-major window order (a NaN is not seen as a maximum: forward checks y).
 
         -> y (N, C, H_out, W_out) and each winner's offset a*width + b from its window's
         top-left cell, for a plane `width` cells wide.
@@ -83,22 +83,11 @@ class MaxPool2d(_Pool2d):
         (kh, kw), (n, c, h, w) = self.kernel_size, x.shape
         oh, ow = h // kh, w // kw
         taps = x.reshape(n, c, h, ow, kw)
-        # Along each window row: the max, and the column of its first maximum. Each step
-        # makes whole new arrays: NumPy's masked in-place writes are several times slower.
-        row_max, row_arg = taps[..., 0], np.zeros((n, c, h, ow), bool)
-        for b in range(1, kw):
-            better = taps[..., b] > row_max
-            row_max = np.maximum(row_max, taps[..., b])
-            row_arg = better if b == 1 else np.where(better, b, row_arg)
-        # Down the window's rows: the max of the row maxima, and where it came from.
-        rows, row_args = row_max.reshape(n, c, oh, kh, ow), row_arg.reshape(n, c, oh, kh, ow)
-        y, win_col = rows[:, :, :, 0], row_args[:, :, :, 0]
-        offset = np.zeros((n, c, oh, ow), np.intp)
-        for a in range(1, kh):
-            better = rows[:, :, :, a] > y
-            y = np.maximum(y, rows[:, :, :, a])
-            win_col = np.where(better, row_args[:, :, :, a], win_col)
-            offset = better * np.intp(width) if a == 1 else np.where(better, a * width, offset)
+        y, win_row, win_col = _running_max(
+            lambda b: taps[..., b], kw,
+            lambda values, a: values.reshape(n, c, oh, kh, ow)[:, :, :, a], kh,
+        )
+        offset = win_row.astype(np.intp) * width
         offset += win_col
         return np.ascontiguousarray(y), offset
 
@@ -109,18 +98,42 @@ class MaxPool2d(_Pool2d):
         if self._windows_tile(h, w):
             oh, ow = self._out_hw(h, w, self.ceil_mode)
             y, indices = self._tiled_max(x[:, :, : oh * kh, : ow * kw], w)
-            indices += self._corners(h, w, oh, ow)
-            return y, (indices, x.shape)
+            if not np.isnan(y).any():
+                indices += self._corners(h, w, oh, ow)
+                return y, (indices, x.shape)
         xp, (oh, ow) = self._padded(x, -np.inf)
+        y, win_row, win_col = self._separable_max(xp, (oh, ow))
+        if np.isnan(y).any():  # NaN wins its window, as in argmax: the tap-order pass below
+            y, win_row, win_col = self._argmax(xp, (oh, ow))
+        (sh, sw), (ph, pw), (dh, dw) = self.stride, self.padding, self.dilation
+        rows = np.arange(oh)[:, None] * sh - ph + win_row * dh
+        cols_ = np.arange(ow)[None, :] * sw - pw + win_col * dw
+        indices = rows * w + cols_
+        return y, (indices, x.shape)
+
+    def _separable_max(self, xp: np.ndarray, out_size: Pair):
+        """Max over (possibly overlapping) windows of a padded xp, separably: along each
+        padded row first (kW strided views), then down the rows (kH strided views), so each
+        step reads whole planes instead of argmax over a (..., kH*kW) window view. A NaN is
+        not seen as a maximum (the caller checks y for NaN). -> y, the winner's tap row and
+        tap column, each (N, C, H_out, W_out)."""
+        (kh, kw), (sh, sw), (dh, dw), (oh, ow) = (
+            self.kernel_size, self.stride, self.dilation, out_size
+        )
+        return _running_max(
+            lambda b: xp[:, :, :, b * dw : b * dw + (ow - 1) * sw + 1 : sw], kw,
+            lambda values, a: values[:, :, a * dh : a * dh + (oh - 1) * sh + 1 : sh], kh,
+        )
+
+    def _argmax(self, xp: np.ndarray, out_size: Pair):
+        """_separable_max by argmax over each window's taps: a NaN is the maximum of its
+        window (the first one in row-major order), as in torch."""
+        (n, c), (kh, kw), (oh, ow) = xp.shape[:2], self.kernel_size, out_size
         cols = windows(xp, self.kernel_size, self.stride, self.dilation, (oh, ow))
         flat = cols.reshape(n, c, oh, ow, kh * kw)
         arg = flat.argmax(axis=-1)
         y = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
-        (sh, sw), (ph, pw), (dh, dw) = self.stride, self.padding, self.dilation
-        rows = np.arange(oh)[:, None] * sh - ph + arg // kw * dh
-        cols_ = np.arange(ow)[None, :] * sw - pw + arg % kw * dw
-        indices = rows * w + cols_
-        return y, (indices, x.shape)
+        return y, arg // kw, arg % kw
 
     def winners(self, cache):
         return cache[0]
@@ -138,6 +151,30 @@ class MaxPool2d(_Pool2d):
             (indices + offsets).ravel(), weights=dy.ravel(), minlength=n * c * plane
         )
         return dx.reshape(n, c, h, w).astype(dy.dtype, copy=False), {}
+
+
+def _running_max(column, kw: int, row, kh: int):
+    """The max over a window's kH x kW taps, separably, and where it is: `column(b)` is
+    every row's tap b (N, C, H', W_out), `row(values, a)` picks tap row a of such an array
+    (-> (N, C, H_out, W_out)). A strict > keeps the first maximum in row-major window order.
+    -> y, the winning tap's row and column (small ints). The winners are updated with
+    integer arithmetic (idx += better * (k - idx)): NumPy's where() took 1.5 ms where
+    this takes 0.02 ms on a (64, 114, 56) plane."""
+    small = np.int8 if max(kh, kw) < 128 else np.intp
+    row_max = column(0)
+    row_arg = np.zeros(row_max.shape, small)
+    for b in range(1, kw):
+        better = (column(b) > row_max).view(np.int8).astype(small, copy=False)
+        row_max = np.maximum(row_max, column(b))
+        row_arg += better * (small(b) - row_arg)
+    y, win_col = row(row_max, 0), row(row_arg, 0).copy()
+    win_row = np.zeros(win_col.shape, small)
+    for a in range(1, kh):
+        better = (row(row_max, a) > y).view(np.int8).astype(small, copy=False)
+        y = np.maximum(y, row(row_max, a))
+        win_col += better * (row(row_arg, a) - win_col)
+        win_row += better * (small(a) - win_row)
+    return np.ascontiguousarray(y), win_row, win_col
 
 
 class AvgPool2d(_Pool2d):

@@ -1,10 +1,12 @@
 """Pooling semantics: winners and ties, overlapping windows, -inf padding, hand-worked
-max-pool and mean-pool backward passes (seeds 001 and 002)."""
+max-pool and mean-pool backward passes."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from app.nn import AvgPool2d, MaxPool2d
 from tests.nn import reference
@@ -134,3 +136,53 @@ def test_maxpool_backward_is_exact_for_ties_with_integer_inputs():
     for n, c in np.ndindex(2, 2):
         np.add.at(expected[n, c], expected_indices[n, c].ravel(), dy[n, c].ravel())
     np.testing.assert_allclose(dx, expected.reshape(dx.shape), rtol=1e-14)
+
+
+def _argmax_pool(x, kernel, stride, padding, dilation, ceil_mode):
+    """The first implementation's rule, written out: argmax over each window's taps in
+    row-major order (-inf padding; the first maximum wins; a NaN beats every number)."""
+    pool = MaxPool2d(kernel, stride, padding, ceil_mode=ceil_mode, dilation=dilation)
+    xp, (oh, ow) = pool._padded(x, -np.inf)
+    (kh, kw), (sh, sw), (dh, dw) = pool.kernel_size, pool.stride, pool.dilation
+    taps = np.stack([
+        xp[:, :, a * dh : a * dh + (oh - 1) * sh + 1 : sh, b * dw : b * dw + (ow - 1) * sw + 1 : sw]
+        for a in range(kh) for b in range(kw)
+    ], axis=-1)
+    arg = taps.argmax(axis=-1)
+    rows = np.arange(oh)[:, None] * sh - pool.padding[0] + arg // kw * dh
+    cols = np.arange(ow)[None, :] * sw - pool.padding[1] + arg % kw * dw
+    return np.take_along_axis(taps, arg[..., None], axis=-1)[..., 0], rows * x.shape[3] + cols
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    ceil_mode=st.booleans(),
+    size=st.tuples(st.integers(1, 9), st.integers(1, 9)),
+    specials=st.sampled_from(["none", "-inf", "nan"]),
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
+def test_maxpool_winners_and_ties_equal_the_argmax_definition(
+    kernel, stride, dilation, ceil_mode, size, specials, seed, data
+):
+    """The separable max (tiling and overlapping windows) picks the same winner as argmax
+    over each window, on inputs full of ties (values 0-2), -inf and NaN."""
+    if data.draw(st.booleans(), "tiling"):  # stride = kernel, no padding: the tiled path
+        stride, dilation = kernel, (1, 1)
+    padding = tuple(data.draw(st.integers(0, k // 2), "padding") for k in kernel)
+    pool = MaxPool2d(kernel, stride, padding, ceil_mode=ceil_mode, dilation=dilation)
+    try:
+        pool.output_shape((2, 2, *size))
+    except ValueError:
+        assume(False)
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 3, (2, 2, *size)).astype(np.float32)
+    if specials != "none":
+        x[rng.random(x.shape) < 0.2] = -np.inf if specials == "-inf" else np.nan
+    y, (indices, _) = pool.forward(x)
+    expected_y, expected_indices = _argmax_pool(x, kernel, stride, padding, dilation, ceil_mode)
+    np.testing.assert_array_equal(y, expected_y)
+    np.testing.assert_array_equal(indices, expected_indices)
