@@ -18,11 +18,12 @@ so that its request threads and the core's threads together do not exceed the CP
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -94,6 +95,21 @@ def get_num_threads() -> int:
     return _executor[0]
 
 
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """Within this block, this thread's convolution calls never split (split_batch answers
+    1 thread): for work that is already spread over the CPUs at a coarser grain."""
+    saved = getattr(_local, "single", False)
+    _local.single = True
+    try:
+        yield
+    finally:
+        _local.single = saved
+
+
 def batch_chunks(n: int, bytes_per_item: int, budget: int = SCRATCH_BYTES) -> list[slice]:
     """Slices covering range(n) with as many items each as fit in `budget` bytes (>= 1)."""
     step = max(1, min(n, budget // max(1, bytes_per_item)))
@@ -107,7 +123,7 @@ def split_batch(n: int, bytes_per_item: int, macs: int) -> tuple[list[slice], in
     (see idle_cpus). With a budget of several threads the chunks are cut to at least
     CHUNKS_PER_THREAD per thread, whatever the load: the chunks (and so the bits of every
     result) depend on the budget only, never on how many threads happened to run them."""
-    budget = _executor[0]
+    budget = 1 if getattr(_local, "single", False) else _executor[0]
     budget = 1 if macs < MIN_PARALLEL_MACS else max(1, min(budget, n))
     step = max(1, min(n, SCRATCH_BYTES // max(1, bytes_per_item)))
     if budget == 1:

@@ -13,27 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from app.nn.cost import layer_macs
 from app.nn.receptive_graph import graph_receptive_fields
 from app.services.errors import ApiError
 
 COLOUR_ORDERS = ("rgb", "bgr")
 MAX_CLASSES = 100_000
 MAX_LABEL_CHARS = 200
-
-
-def layer_macs(layer, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> int:
-    """Multiply-accumulates of one node for one batch item (see the module docstring)."""
-    weight = layer.params.get("weight")
-    if weight is None:
-        return 0
-    kind = layer.kind
-    if kind in ("conv2d", "conv1d"):
-        return int(weight.size * int(np.prod(out_shape[2:], dtype=np.int64)))
-    if kind == "convtranspose2d":
-        return int(weight.size * int(np.prod(in_shape[2:], dtype=np.int64)))
-    if kind == "linear":
-        return int(weight.size)
-    return 0
 
 
 def layer_table(network, input_shape: tuple[int, ...]) -> list[dict[str, Any]]:
