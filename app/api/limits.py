@@ -335,8 +335,12 @@ class BodyLimitMiddleware:
 
 
 def pin_blas_threads() -> None:
-    """One BLAS thread per pool thread: pool threads each running a multi-threaded BLAS
-    would oversubscribe the cores. No-op when threadpoolctl is missing."""
+    """One BLAS thread and one core thread per pool thread: pool threads each running a
+    multi-threaded BLAS, or the core's own thread pool, would oversubscribe the cores.
+    The BLAS pin is a no-op when threadpoolctl is missing."""
+    from app.nn import set_num_threads
+
+    set_num_threads(1)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - a runtime dependency, but never fatal

@@ -19,6 +19,8 @@ would change with the shards.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from app.nn import threads
@@ -32,6 +34,16 @@ BATCH_COUPLED_KINDS = ("batchnorm2d", "dropout")
 # A step with fewer forward multiply-accumulates than this stays on one thread (LeNet-5 at
 # batch 64 is 27 M and gained nothing from two shards; TinyVGG at 64 is 280 M, 1.5x).
 MIN_SHARDED_MACS = 100_000_000
+
+
+class Step(NamedTuple):
+    """One batch's loss (the mean over its items), dL/dx (like x), every node's parameter
+    gradients, and the logits (N, K)."""
+
+    loss: float
+    dx: np.ndarray
+    grads: list[Grads]
+    logits: np.ndarray
 
 
 def shardable(network) -> bool:
@@ -54,11 +66,9 @@ def shard_count(network, x: np.ndarray) -> int:
     return budget
 
 
-def loss_and_gradients(
-    network, x: np.ndarray, targets
-) -> tuple[float, np.ndarray, list[Grads]]:
+def loss_and_gradients(network, x: np.ndarray, targets) -> Step:
     """Mean softmax cross-entropy of network(x) against integer targets (N,), dL/dx and
-    every node's parameter gradients: x (N, ...) -> (loss, dx like x, [grads per node]).
+    every node's parameter gradients, and the logits: x (N, ...) -> Step.
 
     The same numbers as network.forward, softmax_cross_entropy and network.backward on the
     whole batch, up to float rounding (sums taken per shard, then across shards)."""
@@ -68,7 +78,7 @@ def loss_and_gradients(
         logits, caches = network.forward(x)
         loss, dlogits, _ = softmax_cross_entropy(logits, targets)
         dx, grads = network.backward(dlogits, caches)
-        return loss, dx, grads
+        return Step(loss, dx, grads, logits)
     n = len(x)
     bounds = [n * k // shards for k in range(shards + 1)]
     parts = [slice(bounds[k], bounds[k + 1]) for k in range(shards)]
@@ -80,7 +90,7 @@ def loss_and_gradients(
             loss, dlogits, _ = softmax_cross_entropy(logits, targets[part])
             dlogits *= np.asarray((part.stop - part.start) / n, dlogits.dtype)
             dx, grads = network.backward(dlogits, caches)
-        return loss, dx, grads
+        return loss, dx, grads, logits
 
     # The caller and the pool's threads take shards one at a time; a thread the OS has not
     # started yet (a busy machine) leaves its shard to the caller.
@@ -88,10 +98,12 @@ def loss_and_gradients(
     loss = sum(
         result[0] * (part.stop - part.start) for result, part in zip(results, parts, strict=True)
     )
-    dx = np.concatenate([result[1] for result in results])
     grads = [dict(node) for node in results[0][2]]
-    for _, _, shard_grads in results[1:]:
-        for total, node in zip(grads, shard_grads, strict=True):
+    for result in results[1:]:
+        for total, node in zip(grads, result[2], strict=True):
             for key, value in node.items():
                 total[key] = total[key] + value
-    return float(loss / n), dx, grads
+    return Step(
+        float(loss / n), np.concatenate([result[1] for result in results]), grads,
+        np.concatenate([result[3] for result in results]),
+    )

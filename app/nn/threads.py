@@ -1,5 +1,5 @@
-"""The core's thread budget: how many threads one convolution call may use, and when a call
-is big enough to split.
+"""The core's thread budget: how many threads one convolution call, or one sharded training
+step (app.nn.data_parallel), may use, and when work is big enough to split.
 
 A call whose work (multiply-accumulates) reaches MIN_PARALLEL_MACS cuts its batch into
 chunks that, when the machine has an idle CPU, the caller's thread and the pool's threads
@@ -8,12 +8,15 @@ in chunk order, so a weight gradient summed over chunks does not depend on which
 which chunk. Smaller calls (a batch-1 LeNet, every batch of 1: the chunks are batch items)
 stay on the caller's thread, where a hand-off would cost more than it saves.
 
-The budget is process-wide and defaults to 1 thread: on a shared 2-CPU machine that never
-had a second CPU free, a second thread made batch-64 passes 0.61-0.94x as fast in same-run
-A/Bs (bench/results.md). A process that owns its CPUs opts in with the environment variable
-CONVSCOPE_NN_THREADS (a count, or "auto" for one per available CPU), read once at import,
-or with set_num_threads(n). A server whose request threads already fill the CPUs keeps 1,
-so that its request threads and the core's threads together do not exceed the CPUs.
+The budget is process-wide and defaults to one thread per available CPU: on a 2-CPU machine
+with both CPUs free, TinyVGG's training step at batch 64 took 95 ms on one thread and 66 ms
+on two (bench/results.md), and work below the thresholds never splits. A call shares its
+chunks only with CPUs that are idle right now (see idle_cpus), so a busy machine costs a
+split call little. CONVSCOPE_NN_THREADS (a count, or "auto") sets the budget at import,
+set_num_threads(n) at run time. A server whose request threads already fill the CPUs sets 1
+(app.api.limits does), so that its request threads and the core's threads together do not
+exceed the CPUs; so does the training lab's run process, which shares the machine with them.
+While a call or a step is split, BLAS is held to one thread (blas_threads).
 """
 
 from __future__ import annotations
@@ -60,13 +63,11 @@ ENV_THREADS = "CONVSCOPE_NN_THREADS"
 
 
 def default_threads(environ=os.environ) -> int:
-    """The budget at import: CONVSCOPE_NN_THREADS as a count >= 1, "auto" for one thread per
-    available CPU, 1 when unset or empty; anything else is refused with a message naming
-    the variable."""
+    """The budget at import: CONVSCOPE_NN_THREADS as a count >= 1, or "auto" (also when
+    unset or empty) for one thread per available CPU; anything else is refused with a
+    message naming the variable."""
     text = environ.get(ENV_THREADS, "").strip().lower()
-    if not text:
-        return 1
-    if text == "auto":
+    if not text or text == "auto":
         return available_cpus()
     if text.isdigit() and int(text) >= 1:
         return int(text)
@@ -79,10 +80,10 @@ _executor: tuple[int, ThreadPoolExecutor | None] = _pool(default_threads())
 
 def set_num_threads(threads: int) -> None:
     """Let one convolution call use up to `threads` threads (process-wide; the default is
-    1, or CONVSCOPE_NN_THREADS). Outputs and input gradients equal the single-thread ones
-    up to float rounding (each part makes its own BLAS calls); weight gradients are summed
-    over the parts in another order. Servers whose request threads already fill the CPUs
-    set 1."""
+    one per available CPU, or CONVSCOPE_NN_THREADS). Outputs and input gradients equal the
+    single-thread ones up to float rounding (each part makes its own BLAS calls); weight
+    gradients are summed over the parts in another order. Servers whose request threads
+    already fill the CPUs set 1."""
     global _executor
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be an int >= 1, got {threads!r}")
@@ -165,6 +166,11 @@ def run_chunks(work: Callable[[slice], T], chunks: list[slice], threads: int) ->
     pool = _executor[1]
     if pool is None or threads == 1 or len(chunks) == 1:
         return [work(chunk) for chunk in chunks]
+    with blas_threads(1):  # each thread's products on one BLAS thread: no oversubscription
+        return _run_shared(work, chunks, threads, pool)
+
+
+def _run_shared(work, chunks, threads, pool) -> list:
     results: list = [None] * len(chunks)
     errors: list[BaseException] = []
     order = itertools.count()  # next() on a count is atomic under the GIL
@@ -192,3 +198,37 @@ def run_chunks(work: Callable[[slice], T], chunks: list[slice], threads: int) ->
     if errors:
         raise errors[0]
     return results
+
+
+_blas_controllers: list | None = None
+
+
+def _blas() -> list:
+    """threadpoolctl's controllers of the BLAS libraries NumPy loaded (none without it)."""
+    global _blas_controllers
+    if _blas_controllers is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - a runtime dependency, never fatal
+            _blas_controllers = []
+        else:
+            _blas_controllers = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _blas_controllers
+
+
+@contextlib.contextmanager
+def blas_threads(limit: int) -> Iterator[None]:
+    """Hold BLAS to at most `limit` threads within the block (a microsecond to set), then
+    restore it: threads that each run BLAS products must not each start a BLAS team too.
+    BLAS's thread count is process-wide, so this is for blocks that own the process's
+    CPUs, as the split calls and shards above do."""
+    saved = [(c, c.get_num_threads()) for c in _blas()]
+    for controller, threads in saved:
+        if threads > limit:
+            controller.set_num_threads(limit)
+    try:
+        yield
+    finally:
+        for controller, threads in saved:
+            if threads > limit:
+                controller.set_num_threads(threads)

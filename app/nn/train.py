@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from app.nn.augment import AugmentSettings, augment_batch
+from app.nn.data_parallel import loss_and_gradients
 from app.nn.losses import softmax_cross_entropy
 from app.nn.network import Sequential
 
@@ -191,9 +192,7 @@ def train(
             x = images[idx]
             if config.augment is not None:
                 x = augment_batch(x, config.augment, augment_rng)
-            logits, caches = network.forward(x)
-            loss, dlogits, _ = softmax_cross_entropy(logits, labels[idx])
-            _, grads = network.backward(dlogits.astype(logits.dtype, copy=False), caches)
+            loss, _, grads, logits = loss_and_gradients(network, x, labels[idx])
             learning_rate = config.learning_rate_at(step, total_steps)
             optimiser.step(grads, learning_rate)
             step += 1

@@ -155,6 +155,10 @@ def main(run_dir: str) -> int:
         pass
     from threadpoolctl import threadpool_limits
 
+    from app.nn import set_num_threads
+
+    # One thread: the run shares the machine with the server's inspects.
+    set_num_threads(1)
     run = None
     try:
         with threadpool_limits(limits=1, user_api="blas"):

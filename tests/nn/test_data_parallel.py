@@ -60,11 +60,12 @@ def test_sharded_step_equals_the_whole_batch_step(budget, threads, batch):
     net = network()
     budget(threads)
     assert D.shard_count(net, x) == threads
-    loss, dx, grads = D.loss_and_gradients(net, x, targets)
+    loss, dx, grads, logits = D.loss_and_gradients(net, x, targets)
     budget(1)
     want_loss, want_dx, want_grads = whole_batch(net, x, targets)
     assert abs(loss - want_loss) <= 1e-12 * abs(want_loss)
     assert_equal_up_to_rounding(dx, want_dx)
+    assert_equal_up_to_rounding(logits, net.forward(x)[0])
     for got, want in zip(grads, want_grads, strict=True):
         assert got.keys() == want.keys()
         for key in want:
@@ -81,7 +82,8 @@ def test_shards_give_the_same_bits_however_busy_the_machine(budget):
     busy = D.loss_and_gradients(net, x, targets)
     assert free[0] == busy[0]
     np.testing.assert_array_equal(free[1], busy[1])
-    for a, b in zip(free[2], busy[2], strict=True):
+    np.testing.assert_array_equal(free.logits, busy.logits)
+    for a, b in zip(free.grads, busy.grads, strict=True):
         for key in a:
             np.testing.assert_array_equal(a[key], b[key])
 

@@ -1,7 +1,7 @@
 """app.nn.threads: a convolution big enough to pay splits its batch over the core's threads
-(1 unless CONVSCOPE_NN_THREADS or set_num_threads says more) and gives the single-thread
-results up to rounding; small calls (batch 1, LeNet-sized) stay on the caller's thread;
-bad thread counts are refused."""
+(one per CPU unless CONVSCOPE_NN_THREADS or set_num_threads says otherwise) and gives the
+single-thread results up to rounding; small calls (batch 1, LeNet-sized) stay on the
+caller's thread; bad thread counts are refused."""
 
 from __future__ import annotations
 
@@ -81,9 +81,12 @@ def test_grouped_conv_on_two_threads_gives_the_one_thread_result(two_threads, gr
     np.testing.assert_allclose(grads2["weight"], grads1["weight"], rtol=1e-10)
 
 
-@pytest.mark.parametrize(("env", "expected"), [(None, "1"), ("", "1"), ("2", "2"),
-                                                 ("auto", "cpus"), (" AUTO ", "cpus")])
-def test_the_default_budget_is_one_thread_unless_the_environment_asks_for_more(env, expected):
+@pytest.mark.parametrize(("env", "expected"), [(None, "cpus"), ("", "cpus"), ("1", "1"),
+                                                 ("2", "2"), ("auto", "cpus"),
+                                                 (" AUTO ", "cpus")])
+def test_the_default_budget_is_one_thread_per_cpu_unless_the_environment_says_otherwise(
+    env, expected
+):
     # In a fresh process: the budget is read once, at import.
     code = (
         "from app.nn import get_num_threads; from app.nn.threads import available_cpus; "
