@@ -18,6 +18,7 @@ from app.nn.functional import (
     scatter_windows,
     windows,
 )
+from app.nn.threads import run_pair
 
 
 def _check_groups(groups, in_channels: int, out_channels: int) -> int:
@@ -110,15 +111,26 @@ class Conv2d(_Windowed):
     def backward(self, dy, cache):
         xp = cache
         weight = self.params["weight"]
-        grads = {
-            "weight": correlate_weight_grad(
+        # The weight gradient and the input gradient are independent products: big ones run
+        # side by side on two threads (threads.run_pair), each with its own BLAS calls.
+        macs = weight.size * dy.shape[0] * dy.shape[2] * dy.shape[3]
+        weight_grad, dx = run_pair(
+            lambda: correlate_weight_grad(
                 xp, dy, self.kernel_size, self.stride, self.dilation, self.groups
-            ).astype(weight.dtype, copy=False)
-        }
+            ),
+            lambda: self._input_grad(dy, xp.shape),
+            2 * macs,
+        )
+        grads = {"weight": weight_grad.astype(weight.dtype, copy=False)}
         if "bias" in self.params:
             grads["bias"] = dy.sum(axis=(0, 2, 3))
+        return dx, grads
+
+    def _input_grad(self, dy: np.ndarray, padded_shape: tuple[int, ...]) -> np.ndarray:
+        """dL/dx (N, C_in, H, W) from dy (N, C_out, H_out, W_out)."""
+        weight = self.params["weight"]
         (ph, pw), (kh, kw), (dh, dw) = self.padding, self.kernel_size, self.dilation
-        h, w = xp.shape[2] - 2 * ph, xp.shape[3] - 2 * pw
+        h, w = padded_shape[2] - 2 * ph, padded_shape[3] - 2 * pw
         full_h, full_w = dh * (kh - 1) - ph, dw * (kw - 1) - pw
         if (
             self.stride == (1, 1) and full_h >= 0 and full_w >= 0
@@ -130,12 +142,11 @@ class Conv2d(_Windowed):
             # below makes C_in*kH*kW per output pixel: the cheaper one when C_out <= C_in,
             # as long as copying the flipped kernel costs less than the scatter it saves.
             dyp = pad2d(dy, (full_h, full_h, full_w, full_w))
-            dx = correlate(dyp, self._flipped(weight), (1, 1), self.dilation, (h, w), self.groups)
-            return dx, grads
+            return correlate(dyp, self._flipped(weight), (1, 1), self.dilation, (h, w), self.groups)
         dxp = correlate_input_grad(
-            dy, weight, xp.shape[2:], self.stride, self.dilation, self.groups
+            dy, weight, padded_shape[2:], self.stride, self.dilation, self.groups
         )
-        return np.ascontiguousarray(dxp[:, :, ph : ph + h, pw : pw + w]), grads
+        return np.ascontiguousarray(dxp[:, :, ph : ph + h, pw : pw + w])
 
 
 class ConvTranspose2d(_Windowed):

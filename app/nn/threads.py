@@ -31,6 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
+U = TypeVar("U")
+V = TypeVar("V")
 
 # Convolutions run per batch chunk whose im2col matrix fits in one core's L2 cache, so the
 # gather and the matmul that reads it stay in cache instead of streaming through memory.
@@ -43,6 +45,11 @@ SCRATCH_BYTES = 1 << 20
 # 50 M; tinyvgg 141.7 ms on 1 thread, 123.1 ms with 1 M, 124.6 ms with 50 M).
 MIN_PARALLEL_MACS = 50_000_000
 
+# A batch-1 call is cut into bands of output rows or channels from this many
+# multiply-accumulates (ResNet-18's 3x3 convolutions at 224x224 are 116 M each): at 58 M (its
+# stride-2 ones) two bands took 1.15 ms where one thread took 1.02 ms.
+MIN_BAND_MACS = 100_000_000
+
 # Chunks per thread, at least, when a call is shared.
 CHUNKS_PER_THREAD = 4
 
@@ -54,8 +61,30 @@ def available_cpus() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+_blas_controllers: list | None = None
+
+
+def _blas() -> list:
+    """threadpoolctl's controllers of the BLAS libraries NumPy loaded (none without it)."""
+    global _blas_controllers
+    if _blas_controllers is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - a runtime dependency, never fatal
+            _blas_controllers = []
+        else:
+            _blas_controllers = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _blas_controllers
+
+
 def _pool(threads: int) -> tuple[int, ThreadPoolExecutor | None]:
     # The caller's thread computes one part itself: the pool holds the other threads - 1.
+    if threads > 1:
+        # The budget's threads replace BLAS's own: an OpenBLAS team spins on its CPUs for a
+        # while after each product, which starved the core's threads (a ResNet-18 pass at
+        # 224x224 took 519 ms with both, 113 ms with the core's threads alone).
+        for controller in _blas():
+            controller.set_num_threads(1)
     return (threads, ThreadPoolExecutor(threads - 1, "convscope-nn") if threads > 1 else None)
 
 
@@ -158,6 +187,43 @@ def idle_cpus() -> int:
     return int(_idle[1])
 
 
+def row_parts(n: int, rows: int, macs: int) -> list[slice]:
+    """Bands of an output's rows for the budget's threads to compute side by side, when a
+    call's batch is too small to split (fewer items than threads: a batch of 1) and its
+    work reaches MIN_BAND_MACS; otherwise one band (the whole). The bands depend on the
+    budget only, never on the load."""
+    threads = 1 if getattr(_local, "single", False) else _executor[0]
+    if threads < 2 or n >= threads or macs < MIN_BAND_MACS or rows < 2 * threads:
+        return [slice(0, rows)]
+    bounds = [rows * k // threads for k in range(threads + 1)]
+    return [slice(bounds[k], bounds[k + 1]) for k in range(threads)]
+
+
+def run_pair(first: Callable[[], T], second: Callable[[], U], macs: int) -> tuple[T, U]:
+    """(first(), second()) for two independent pieces of work of `macs` multiply-accumulates
+    together: side by side when that pays (the budget has a thread to spare, a CPU is idle,
+    the caller is not already one of several threads, and macs >= MIN_PARALLEL_MACS), each
+    on one thread with one BLAS thread; otherwise one after the other on the caller's
+    thread. Either way each piece runs exactly as it would alone, so the results' bits do
+    not depend on which way was taken. Made for a convolution's backward pass, whose weight
+    gradient and input gradient are separate products of about the same size: at batch 1,
+    where there is no batch to split, they are the only way to two threads."""
+    pool = _executor[1]
+    if pool is None or getattr(_local, "single", False) or macs < MIN_PARALLEL_MACS:
+        return first(), second()
+
+    def alone(work: Callable[[], V]) -> V:
+        with single_threaded():
+            return work()
+
+    with blas_threads(1):
+        pending = pool.submit(alone, second)
+        result = alone(first)
+        if pending.cancel():  # the helper has not started it (a busy machine): do it here
+            return result, alone(second)
+        return result, pending.result()
+
+
 def run_chunks(work: Callable[[slice], T], chunks: list[slice], threads: int) -> list[T]:
     """[work(chunk) for chunk in chunks], in chunk order whichever thread ran each: the
     caller's thread and up to threads - 1 pool threads take the next chunk until none is
@@ -198,22 +264,6 @@ def _run_shared(work, chunks, threads, pool) -> list:
     if errors:
         raise errors[0]
     return results
-
-
-_blas_controllers: list | None = None
-
-
-def _blas() -> list:
-    """threadpoolctl's controllers of the BLAS libraries NumPy loaded (none without it)."""
-    global _blas_controllers
-    if _blas_controllers is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - a runtime dependency, never fatal
-            _blas_controllers = []
-        else:
-            _blas_controllers = ThreadpoolController().select(user_api="blas").lib_controllers
-    return _blas_controllers
 
 
 @contextlib.contextmanager

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.nn import Conv2d, MaxPool2d, ReLU, Sequential
 from app.nn import functional as F
@@ -179,3 +181,78 @@ def test_an_error_in_a_shared_chunk_reaches_the_caller(two_threads):
     with pytest.raises(ValueError, match="chunk 7"):
         T.run_chunks(work, list(range(10)), 2)
 
+
+
+@pytest.fixture
+def bands(monkeypatch):
+    """A budget of 2 threads that cuts every batch-1 call into bands and runs every
+    backward's two products as a pair, however small (the real thresholds are far above
+    these shapes)."""
+    monkeypatch.setattr(T, "MIN_BAND_MACS", 0)
+    monkeypatch.setattr(T, "MIN_PARALLEL_MACS", 0)
+    yield
+    F.set_num_threads(T.default_threads())
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # thresholds only
+@given(
+    c_in=st.integers(1, 4), c_out=st.sampled_from([2, 64]), size=st.integers(4, 40),
+    kernel=st.integers(1, 3), stride=st.integers(1, 2), padding=st.integers(0, 1),
+    dilation=st.integers(1, 2), depthwise=st.booleans(), seed=st.integers(0, 99),
+)
+def test_a_batch_of_one_cut_into_bands_gives_the_one_thread_conv(
+    bands, c_in, c_out, size, kernel, stride, padding, dilation, depthwise, seed
+):
+    """Row bands (large planes), channel blocks (small planes, many channels) and the
+    weight-gradient / input-gradient pair give the one-thread layer up to float64 rounding."""
+    groups = c_in if depthwise else 1
+    layer = Conv2d(c_in, c_out if not depthwise else c_in * 2, kernel, stride=stride,
+                   padding=padding, dilation=dilation, groups=groups, rng=seed,
+                   dtype=np.float64)
+    if size + 2 * padding < dilation * (kernel - 1) + 1:
+        return
+    x = np.random.default_rng(seed).standard_normal((1, c_in, size, size))
+    F.set_num_threads(2)
+    y2, cache2 = layer.forward(x)
+    dy = np.random.default_rng(seed + 1).standard_normal(y2.shape)
+    dx2, grads2 = layer.backward(dy, cache2)
+    F.set_num_threads(1)
+    y1, cache1 = layer.forward(x)
+    dx1, grads1 = layer.backward(dy, cache1)
+    assert_equal_up_to_rounding(y2, y1)
+    assert_equal_up_to_rounding(dx2, dx1)
+    for key in grads1:
+        assert_equal_up_to_rounding(grads2[key], grads1[key])
+
+
+def test_bands_follow_the_budget_and_the_batch():
+    try:
+        F.set_num_threads(2)
+        assert T.row_parts(1, 56, T.MIN_BAND_MACS) == [slice(0, 28), slice(28, 56)]
+        assert T.row_parts(1, 56, T.MIN_BAND_MACS - 1) == [slice(0, 56)]  # too small
+        assert T.row_parts(2, 56, 10 * T.MIN_BAND_MACS) == [slice(0, 56)]  # batch splits
+        assert T.row_parts(1, 3, 10 * T.MIN_BAND_MACS) == [slice(0, 3)]  # too few rows
+        with T.single_threaded():
+            assert T.row_parts(1, 56, 10 * T.MIN_BAND_MACS) == [slice(0, 56)]
+        F.set_num_threads(1)
+        assert T.row_parts(1, 56, 10 * T.MIN_BAND_MACS) == [slice(0, 56)]
+    finally:
+        F.set_num_threads(T.default_threads())
+
+
+def test_a_pair_whose_second_piece_no_thread_started_is_finished_by_the_caller():
+    """With the pool's thread busy elsewhere, the caller takes the second piece back."""
+    import threading
+
+    release = threading.Event()
+    try:
+        F.set_num_threads(2)
+        blocker = T._executor[1].submit(release.wait)  # occupy the pool's only thread
+        first, second = T.run_pair(lambda: "a", lambda: threading.current_thread().name,
+                                   T.MIN_PARALLEL_MACS)
+        assert (first, second) == ("a", threading.current_thread().name)
+    finally:
+        release.set()
+        blocker.result()
+        F.set_num_threads(T.default_threads())
