@@ -8,6 +8,7 @@ import json
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -111,15 +112,21 @@ def test_a_missing_id_in_the_reply_marks_only_that_row():
     assert rows[1].note == "reference failed: no result for b"
 
 
-@pytest.mark.parametrize("reason", sorted(FAILING))
-def test_a_failing_reference_gives_rows_saying_so_not_an_exception(tmp_path, reason):
+def test_a_failing_reference_gives_rows_saying_so_not_an_exception(tmp_path):
+    reason = "stdout is not one JSON document"
     report = run_targets(_command(tmp_path, FAILING[reason]), quick=True, rounds=1,
-                         training=False, timeout_s=0.5)
+                         training=False)
     assert report.failure.startswith(reason)
     assert all(row.note.startswith(f"reference failed: {reason}") and row.ratio is None
                and row.met is None for row in report.rows)
     text = targets_section(report)
     assert f"reference failed: {reason}" in text and "failed:" in text.split("- Reference:")[1]
+
+
+@pytest.mark.parametrize("reason", sorted(FAILING))
+def test_a_failing_reference_raises_reference_failed_with_its_reason(tmp_path, reason):
+    with pytest.raises(ReferenceFailed, match=f"^{reason}"):
+        call_reference(_command(tmp_path, FAILING[reason]), {"protocol": 1}, timeout_s=0.5)
 
 
 @pytest.mark.parametrize(("command", "reason"), [
@@ -132,11 +139,31 @@ def test_a_reference_that_cannot_start_raises_reference_failed(command, reason):
         call_reference(command, {"protocol": 1}, timeout_s=5)
 
 
-def test_a_timed_out_reference_is_killed_promptly(tmp_path):
+def test_a_timed_out_reference_is_killed_with_its_children(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    parent = (
+        "import subprocess, sys, time; sys.stdin.read(); "
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); "
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid)); time.sleep(30)"
+    )
     start = time.perf_counter()
-    with pytest.raises(ReferenceFailed, match="no reply within 0.3 s"):
-        call_reference(_command(tmp_path, FAILING["no reply within 0.5 s"]), {}, 0.3)
+    with pytest.raises(ReferenceFailed, match="no reply within 2 s"):
+        call_reference(_command(tmp_path, parent), {}, 2.0)
     assert time.perf_counter() - start < 10  # not the script's 30 s sleep
+    child = int(pid_file.read_text())
+    for _ in range(50):  # the killed child is reaped by init shortly after
+        if not _alive(child):
+            break
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return status != "Z"
 
 
 @pytest.mark.parametrize(("reply", "problem"), [
