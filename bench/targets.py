@@ -210,6 +210,8 @@ def run_targets(reference_cmd: str | None, quick: bool, rounds: int | None = Non
 
     cpus = available_cpus()
     rounds = rounds or (QUICK_ROUNDS if quick else ROUNDS)
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
     workloads, rows = build_workloads(quick)
     resnet_b1 = next(w for w in workloads if w.id.startswith("resnet18") and w.batch == 1)
     inspect_row = TargetRow(
@@ -352,6 +354,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes and budgets")
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3, quick 2)")
     args = parser.parse_args(argv)
+    if args.rounds is not None and args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     report = run_targets(args.reference, args.quick, args.rounds, args.reference_timeout)
     print(targets_section(report))
     return 0

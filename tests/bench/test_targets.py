@@ -123,6 +123,15 @@ def test_a_failing_reference_gives_rows_saying_so_not_an_exception(tmp_path):
     assert f"reference failed: {reason}" in text and "failed:" in text.split("- Reference:")[1]
 
 
+def test_a_later_failed_round_keeps_the_earlier_rounds_figures_and_says_so():
+    row = TargetRow("t", "w", 1.0, "w", Passes([3.0], [3.0], [3.0]))
+    report = TargetsReport([row], 2, 2, False, 3, reference="ref", failure="exit status 2|x\ny")
+    _apply_replies(report, [ReferenceReply("fake 0.1", 2, {"w": ReferenceResult(2, 1, 1, 3)})])
+    assert row.ratio == 1.5 and row.met is False
+    text = targets_section(report)
+    assert "a later round failed (exit status 2/x y)" in text and "fake 0.1" in text
+
+
 @pytest.mark.parametrize("reason", sorted(FAILING))
 def test_a_failing_reference_raises_reference_failed_with_its_reason(tmp_path, reason):
     with pytest.raises(ReferenceFailed, match=f"^{reason}"):
@@ -221,3 +230,11 @@ def test_bench_has_a_skippable_targets_section_and_a_reference_flag(monkeypatch)
     assert args.skip == ["targets"] and args.reference == "ref --threads 2"
     monkeypatch.setenv("CONVSCOPE_BENCH_REFERENCE", "from-env")
     assert parse_args([]).reference == "from-env"
+
+
+def test_targets_refuse_fewer_than_one_round(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--rounds", "0"])
+    assert exit_info.value.code == 2 and "--rounds must be at least 1" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="rounds must be at least 1"):
+        run_targets(None, quick=True, rounds=-1)
