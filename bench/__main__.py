@@ -5,6 +5,7 @@ tables and write them into bench/results.md.
     python -m bench --quick            # tiny budgets: checks the suite runs, figures rough
     python -m bench --skip server training
     python -m bench --blas-threads 2   # BLAS threads for the core timings (default 1)
+    python -m bench --reference CMD    # the targets' same-run ratios (bench/reference.md)
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
-SECTIONS = ("core", "layers", "baseline", "server", "training", "traces", "onnx", "training_lab")
+SECTIONS = ("core", "layers", "baseline", "server", "training", "traces", "onnx", "training_lab",
+            "targets")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from bench.reference import DEFAULT_TIMEOUT_S, ENV_REFERENCE
+
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--budget", type=float, default=0.5,
                         help="seconds per timed network pass (layers get a quarter)")
@@ -29,6 +33,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--blas-threads", type=int, default=1,
                         help="BLAS threads for the core and training timings (default 1, as "
                         "each server worker runs; the matmul peak is measured at 1 and all)")
+    parser.add_argument("--reference", default=os.environ.get(ENV_REFERENCE),
+                        help="the command that times the targets' workloads in a reference "
+                        f"framework (protocol: bench/reference.md); default: ${ENV_REFERENCE}; "
+                        "without it the ratios say so")
+    parser.add_argument("--reference-timeout", type=float, default=DEFAULT_TIMEOUT_S,
+                        help="seconds the reference command may take per round")
     parser.add_argument("--out", type=Path, default=RESULTS,
                         help="markdown file whose generated section is rewritten")
     parser.add_argument("--no-write", action="store_true", help="print only")
@@ -134,8 +144,9 @@ def main(argv=None) -> int:
         with threadpool_limits(limits=1, user_api="blas"):
             onnx = run_onnx(64 if args.quick else 224, 1 if args.quick else 2)
 
-    # Training last: it makes the process keep freed memory (app.nn.memory), as
-    # `convscope train` does, which would change the other sections' figures.
+    # Training, then the targets, last: both make the process keep freed memory
+    # (app.nn.memory), as `convscope train` does, which would change the other sections'
+    # figures; the targets also run the core on every CPU.
     training, training_skipped = None, ""
     if "training" not in skip:
         print("bench: training", file=sys.stderr)
@@ -146,6 +157,13 @@ def main(argv=None) -> int:
         else:
             training = run_training(epochs=1 if args.quick else 2,
                                     limit=256 if args.quick else None)
+
+    targets = None
+    if "targets" not in skip:
+        from bench.targets import run_targets
+
+        print("bench: targets (same-run ratios against the reference)", file=sys.stderr)
+        targets = run_targets(args.reference, args.quick, timeout_s=args.reference_timeout)
 
     pinned.restore_original_limits()
     machine["load average (1 min) at end"] = f"{os.getloadavg()[0]:.2f}"
@@ -162,6 +180,10 @@ def main(argv=None) -> int:
         from bench.onnx_models import onnx_section
 
         text += "\n\n### ONNX models\n\n" + onnx_section(onnx)
+    if targets is not None:
+        from bench.targets import targets_section
+
+        text += "\n\n### Targets\n\n" + targets_section(targets)
     print(text)
     if not args.no_write:
         report.write_results(args.out, text)

@@ -123,6 +123,17 @@ def _timed(fn):
     return result, time.perf_counter() - start
 
 
+def first_response(model: Model, x: np.ndarray, settings: Settings, store: TraceStore,
+                   target: int = 7) -> tuple[dict, bytes, float]:
+    """One inspect request's work apart from HTTP, as the API does it: forward+backward,
+    the body within the settings' budgets, the trace into the store, the JSON bytes.
+    -> (body, JSON bytes, seconds)."""
+    start = time.perf_counter()
+    body = inspect_input(model, x, InspectInput(target=target), settings, store)
+    payload = to_json_bytes(body)
+    return body, payload, time.perf_counter() - start
+
+
 def _base64_json_bytes(trace) -> int:
     """Bytes of output + grad_output for every layer, base64 as the inspect response sends
     them (4 characters per 3 bytes): the whole trace as one response would need."""
@@ -164,9 +175,7 @@ def run_traces(size: int = 224, repeats: int = 2) -> TracesReport:
             ("summaries only", Settings(trace_layer_budget=0, trace_response_budget=0)),
         )
         for label, settings in budgets:
-            (first, seconds) = _timed(lambda s=settings: (lambda b: (b, to_json_bytes(b)))(
-                inspect_input(model, x, InspectInput(target=7), s, store)))
-            body, payload = first
+            body, payload, seconds = first_response(model, x, settings, store)
             left_out = sum(1 for layer in body["layers"] if layer["omitted"])
             f[f"first response ({label}): bytes (gzip level 1), time, layers left out"] = (
                 f"{len(payload) / 1024:,.0f} KiB ({len(gzip_bytes(payload)) / 1024:,.0f} KiB), "
