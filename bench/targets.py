@@ -2,10 +2,11 @@
 
 Forward+backward of LeNet-5, TinyVGG and a ResNet-18-shaped graph at batch 1 and 64, the
 ResNet's inspect end to end, and lenet5's training throughput, timed with the process using
-every CPU it may run on (the core's thread budget, BLAS threads, freed memory kept, as
-`convscope train` runs). The reference is a command the user names (`--reference CMD` or
-CONVSCOPE_BENCH_REFERENCE) that speaks the protocol of bench/reference.md; rounds alternate
-the reference and ours, and a ratio is median(ours) / median(reference).
+every CPU it may run on (the core's thread budget -- its own threads, each with one BLAS
+thread -- and freed memory kept, as `convscope train` runs). The reference is a command
+the user names (`--reference CMD` or CONVSCOPE_BENCH_REFERENCE) that speaks the protocol
+of bench/reference.md; rounds alternate the reference and ours, and a ratio is
+median(ours) / median(reference).
 
     python -m bench.targets                              # no reference: ours only
     python -m bench.targets --reference "python ref.py"  # with ratios
@@ -198,7 +199,7 @@ def run_targets(reference_cmd: str | None, quick: bool, rounds: int | None = Non
                 timeout_s: float = DEFAULT_TIMEOUT_S, training: bool = True) -> TargetsReport:
     """Time every target; with reference_cmd, call it once per round, alternating which of
     the two goes first. Leaves the process keeping freed memory (app.nn.memory); restores
-    the core's thread budget and the BLAS threads."""
+    the core's thread budget."""
     from app.nn import get_num_threads, set_num_threads
     from app.nn.memory import keep_freed_memory
     from app.nn.threads import available_cpus
@@ -233,21 +234,24 @@ def run_targets(reference_cmd: str | None, quick: bool, rounds: int | None = Non
     register_model(model)
     try:
         keep_freed_memory()
+        # The core's threads, with BLAS on one thread each: a budget of several threads
+        # holds BLAS to one (app.nn.threads), and the peak is taken with BLAS's own team.
         set_num_threads(cpus)
         with threadpool_limits(limits=cpus, user_api="blas"):
             report.peaks_gflops.append(matmul_peak("float32", peak_size, peak_budget))
-            for round_ in range(rounds):
-                # Every other round the reference goes second, so neither always follows
-                # the other (a machine's load drifts).
-                sides = ["ref", "ours"] if round_ % 2 == 0 else ["ours", "ref"]
-                for side in sides:
-                    if side == "ref":
-                        _time_reference(report, request, timeout_s, replies)
-                    else:
-                        _time_ours(workloads, rows, lambda: first_response(
-                            model, x, settings, store), inspect_row, quick)
-            if training:
-                _time_training(report, quick)
+        for round_ in range(rounds):
+            # Every other round the reference goes second, so neither always follows
+            # the other (a machine's load drifts).
+            sides = ["ref", "ours"] if round_ % 2 == 0 else ["ours", "ref"]
+            for side in sides:
+                if side == "ref":
+                    _time_reference(report, request, timeout_s, replies)
+                else:
+                    _time_ours(workloads, rows, lambda: first_response(
+                        model, x, settings, store), inspect_row, quick)
+        if training:
+            _time_training(report, quick)
+        with threadpool_limits(limits=cpus, user_api="blas"):
             report.peaks_gflops.append(matmul_peak("float32", peak_size, peak_budget))
     finally:
         set_num_threads(previous)
@@ -320,8 +324,9 @@ def targets_section(report: TargetsReport) -> str:
         "which goes first; each figure is the median of the rounds' medians, and a ratio is "
         "median(ours) / median(reference), both from this run.",
         f"Ours: all {report.threads} CPUs -- `app.nn.set_num_threads({report.threads})` "
-        f"(app.nn.data_parallel.loss_and_gradients shards a batch where it pays), "
-        f"{report.threads} BLAS threads, and freed memory kept for reuse "
+        "(app.nn.data_parallel.loss_and_gradients shards a batch where it pays; a batch-1 "
+        "convolution splits its output rows or channels and runs its two gradients as a "
+        "pair), one BLAS thread per core thread, and freed memory kept for reuse "
         "(app.nn.memory.keep_freed_memory, as `convscope train` does). Float32, BatchNorm in "
         "inference mode, random weights and inputs; a pass is forward, mean softmax "
         "cross-entropy and backward with the input gradient.",
