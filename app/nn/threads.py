@@ -50,6 +50,10 @@ MIN_PARALLEL_MACS = 50_000_000
 # stride-2 ones) two bands took 1.15 ms where one thread took 1.02 ms.
 MIN_BAND_MACS = 100_000_000
 
+# A convolution's backward runs its two products side by side (run_pair) from this many
+# multiply-accumulates together.
+MIN_PAIR_MACS = MIN_PARALLEL_MACS
+
 # Chunks per thread, at least, when a call is shared.
 CHUNKS_PER_THREAD = 4
 
@@ -209,7 +213,7 @@ def run_pair(first: Callable[[], T], second: Callable[[], U], macs: int) -> tupl
     gradient and input gradient are separate products of about the same size: at batch 1,
     where there is no batch to split, they are the only way to two threads."""
     pool = _executor[1]
-    if pool is None or getattr(_local, "single", False) or macs < MIN_PARALLEL_MACS:
+    if pool is None or getattr(_local, "single", False) or macs < MIN_PAIR_MACS:
         return first(), second()
 
     def alone(work: Callable[[], V]) -> V:

@@ -1,7 +1,7 @@
 """The numeric core stands alone: every module under app/nn imports only the standard
 library, NumPy (threadpoolctl too, which computes nothing: it holds BLAS's thread count
-while the core's own threads split a call) and other app.nn modules. Parsed from the source (ast), so an import hidden
-inside a function is seen too."""
+while the core's own threads split a call) and other app.nn modules. Parsed from the
+source (ast), so an import hidden inside a function is seen too."""
 
 from __future__ import annotations
 
