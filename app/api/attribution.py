@@ -8,14 +8,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.api.attribution_bodies import (
-    MULTIPART_TYPE,
-    media_type_of,
-    parse_json_with_options,
-    parse_multipart_with_options,
-)
+from app.api.attribution_bodies import MULTIPART_TYPE, run_with_options
 from app.api.dependencies import AppSettings
-from app.api.limits import run_cpu_bound
 from app.api.schemas import error_responses
 from app.api.schemas.attribution import (
     OPTION_FIELDS,
@@ -48,11 +42,6 @@ def _attribute(
         patch=_pair(options.patch), stride=_pair(options.stride), encoding=source.encoding,
     ))
     return to_json_bytes(body)
-
-
-def _attribute_json(model_id: str, raw: bytes, settings: Settings) -> bytes:
-    source, options = parse_json_with_options(raw, settings, AttributionOptions, OPTION_FIELDS)
-    return _attribute(model_id, source, options, settings)
 
 
 _REQUEST_BODY = {
@@ -95,12 +84,8 @@ _REQUEST_BODY = {
 )
 async def attribution(model_id: str, request: Request, settings: AppSettings) -> Response:
     get_model(model_id)
-    if media_type_of(request) == MULTIPART_TYPE:
-        source, options = await parse_multipart_with_options(
-            request, settings, AttributionOptions, OPTION_FIELDS
-        )
-        payload = await run_cpu_bound(_attribute, model_id, source, options, settings)
-    else:
-        raw = await request.body()
-        payload = await run_cpu_bound(_attribute_json, model_id, raw, settings)
+    payload = await run_with_options(
+        request, settings, AttributionOptions, OPTION_FIELDS,
+        lambda source, options: _attribute(model_id, source, options, settings),
+    )
     return Response(payload, media_type="application/json")

@@ -6,12 +6,14 @@ too, with the same errors."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from app.api.bodies import parse_json_body, parse_multipart_body
+from app.api.limits import run_cpu_bound
 from app.api.validation import load_json, validation_error
 from app.services.errors import ApiError
 from app.services.inspect import InspectInput
@@ -68,3 +70,20 @@ async def parse_multipart_with_options(
         if value not in (None, ""):
             own[key] = value
     return source, _options(model, own)
+
+
+async def run_with_options(
+    request: Request, settings: Settings, model: type[M], fields: tuple[str, ...],
+    work: Callable[[InspectInput, M], bytes],
+) -> bytes:
+    """Read an inspect input plus `model`'s options from the body (multipart or JSON; 415
+    otherwise) and run work(input, options) on the CPU pool -> its bytes. A JSON body is
+    parsed on the pool too; a multipart one is read on the event loop, as its upload
+    arrives."""
+    if media_type_of(request) == MULTIPART_TYPE:
+        source, options = await parse_multipart_with_options(request, settings, model, fields)
+        return await run_cpu_bound(work, source, options)
+    raw = await request.body()
+    return await run_cpu_bound(
+        lambda: work(*parse_json_with_options(raw, settings, model, fields))
+    )

@@ -8,14 +8,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.api.attribution_bodies import (
-    MULTIPART_TYPE,
-    media_type_of,
-    parse_json_with_options,
-    parse_multipart_with_options,
-)
+from app.api.attribution_bodies import MULTIPART_TYPE, run_with_options
 from app.api.dependencies import AppSettings
-from app.api.limits import run_cpu_bound
 from app.api.schemas import error_responses
 from app.api.schemas.sgd_step import (
     OPTION_FIELDS,
@@ -40,11 +34,6 @@ def _step(model_id: str, source: InspectInput, options: SgdStepOptions,
         model, network_input, options.lr, source.target, source.encoding,
         options.include_gradients,
     ))
-
-
-def _step_json(model_id: str, raw: bytes, settings: Settings) -> bytes:
-    source, options = parse_json_with_options(raw, settings, SgdStepOptions, OPTION_FIELDS)
-    return _step(model_id, source, options, settings)
 
 
 _REQUEST_BODY = {
@@ -80,12 +69,8 @@ _REQUEST_BODY = {
 )
 async def sgd_step(model_id: str, request: Request, settings: AppSettings) -> Response:
     get_model(model_id)
-    if media_type_of(request) == MULTIPART_TYPE:
-        source, options = await parse_multipart_with_options(
-            request, settings, SgdStepOptions, OPTION_FIELDS
-        )
-        payload = await run_cpu_bound(_step, model_id, source, options, settings)
-    else:
-        raw = await request.body()
-        payload = await run_cpu_bound(_step_json, model_id, raw, settings)
+    payload = await run_with_options(
+        request, settings, SgdStepOptions, OPTION_FIELDS,
+        lambda source, options: _step(model_id, source, options, settings),
+    )
     return Response(payload, media_type="application/json")
