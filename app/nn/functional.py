@@ -186,7 +186,7 @@ def _correlate_by_channels(xp, weight, stride, dilation, out_size, parts: int) -
 
 def _correlate_by_rows(xp, weight, stride, dilation, out_size, groups, parts) -> np.ndarray:
     """`correlate` as bands of output rows computed side by side (row_parts): band
-    [r0, r1) reads input rows [r0*sH, (r1-1)*sH + dH*(kH-1] + 1) and is a correlation of
+    [r0, r1) reads input rows [r0*sH, (r1-1)*sH + dH*(kH-1) + 1) and is a correlation of
     its own, written into its rows of the output."""
     (sh, _), (dh, _), kh = stride, dilation, weight.shape[2]
     y = np.empty((xp.shape[0], weight.shape[0], *out_size), np.result_type(xp, weight))
@@ -258,9 +258,9 @@ def correlate_weight_grad(
     c_out, oh, ow = dy.shape[1:]
     (kh, kw) = kernel
     rows = c_in * kh * kw
-    dy3 = np.ascontiguousarray(dy).reshape(n, c_out, oh * ow)
     if groups == 1 and c_out * rows >= LARGE_WEIGHT_GRAD:
         return _large_weight_grad(xp, dy, kernel, stride, dilation).reshape(c_out, c_in, kh, kw)
+    dy3 = np.ascontiguousarray(dy).reshape(n, c_out, oh * ow)
     g = groups
 
     def work(chunk: slice) -> np.ndarray:
