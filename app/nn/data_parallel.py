@@ -92,9 +92,9 @@ def loss_and_gradients(network, x: np.ndarray, targets) -> Step:
             dx, grads = network.backward(dlogits, caches)
         return loss, dx, grads, logits
 
-    # The caller and the pool's threads take shards one at a time; a thread the OS has not
-    # started yet (a busy machine) leaves its shard to the caller.
-    results = threads.run_chunks(run, parts, min(shards, threads.idle_cpus() + 1))
+    # The caller and the pool's threads take shards one at a time; a shard no pool thread
+    # has started when the caller is free (a busy machine) is the caller's.
+    results = threads.run_chunks(run, parts, shards)
     loss = sum(
         result[0] * (part.stop - part.start) for result, part in zip(results, parts, strict=True)
     )

@@ -10,13 +10,14 @@ stay on the caller's thread, where a hand-off would cost more than it saves.
 
 The budget is process-wide and defaults to one thread per available CPU: on a 2-CPU machine
 with both CPUs free, TinyVGG's training step at batch 64 took 95 ms on one thread and 66 ms
-on two (bench/results.md), and work below the thresholds never splits. A call shares its
-chunks only with CPUs that are idle right now (see idle_cpus), so a busy machine costs a
-split call little. CONVSCOPE_NN_THREADS (a count, or "auto") sets the budget at import,
-set_num_threads(n) at run time. A server whose request threads already fill the CPUs sets 1
-(app.api.limits does), so that its request threads and the core's threads together do not
-exceed the CPUs; so does the training lab's run process, which shares the machine with them.
-While a call or a step is split, BLAS is held to one thread (blas_threads).
+on two (bench/results.md), and work below the thresholds never splits. A split call shares
+its chunks only with CPUs that are idle right now (see idle_cpus); a pair, a band or a
+shard that no pool thread has started when the caller is free is done by the caller; so a
+busy machine costs split work little. CONVSCOPE_NN_THREADS (a count, or "auto") sets the
+budget at import, set_num_threads(n) at run time. A server whose request threads already
+fill the CPUs sets 1 (app.api.limits does), so that its request threads and the core's
+threads together do not exceed the CPUs; so does the training lab's run process, which
+shares the machine with them. A budget of several threads holds BLAS to one thread.
 """
 
 from __future__ import annotations
@@ -115,8 +116,9 @@ def set_num_threads(threads: int) -> None:
     """Let one convolution call use up to `threads` threads (process-wide; the default is
     one per available CPU, or CONVSCOPE_NN_THREADS). Outputs and input gradients equal the
     single-thread ones up to float rounding (each part makes its own BLAS calls); weight
-    gradients are summed over the parts in another order. Servers whose request threads
-    already fill the CPUs set 1."""
+    gradients are summed over the parts in another order. A budget of several threads also
+    holds BLAS to one thread (the core's threads do the splitting); it stays so if the
+    budget later drops to 1. Servers whose request threads already fill the CPUs set 1."""
     global _executor
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be an int >= 1, got {threads!r}")
@@ -205,13 +207,15 @@ def row_parts(n: int, rows: int, macs: int) -> list[slice]:
 
 def run_pair(first: Callable[[], T], second: Callable[[], U], macs: int) -> tuple[T, U]:
     """(first(), second()) for two independent pieces of work of `macs` multiply-accumulates
-    together: side by side when that pays (the budget has a thread to spare, a CPU is idle,
-    the caller is not already one of several threads, and macs >= MIN_PARALLEL_MACS), each
-    on one thread with one BLAS thread; otherwise one after the other on the caller's
-    thread. Either way each piece runs exactly as it would alone, so the results' bits do
-    not depend on which way was taken. Made for a convolution's backward pass, whose weight
-    gradient and input gradient are separate products of about the same size: at batch 1,
-    where there is no batch to split, they are the only way to two threads."""
+    together: side by side when that pays (the budget has a thread to spare, the caller is
+    not already one of several threads, and macs >= MIN_PAIR_MACS), each on one thread
+    with one BLAS thread; otherwise one after the other on the caller's thread. The caller
+    computes `first` and hands `second` to a pool thread; if that thread has not started it
+    by then (no CPU was free), the caller takes it back. Each piece runs on one thread
+    either way, so the results' bits never depend on the load. Made for a convolution's
+    backward pass, whose weight gradient and input gradient are separate products of about
+    the same size: at batch 1, where there is no batch to split, they are the only way to
+    two threads."""
     pool = _executor[1]
     if pool is None or getattr(_local, "single", False) or macs < MIN_PAIR_MACS:
         return first(), second()
